@@ -1,0 +1,1 @@
+//! Domain model, validation rules (SPEC.md), and the desired/observed state store.

@@ -1,0 +1,1 @@
+//! Userspace ESP data plane: TUN, UDP sockets, lookup tables, workers (the only unsafe code).

@@ -1,0 +1,1 @@
+//! Per-connection reconciler composing IKE, ESP, BGP and failover over the data plane.

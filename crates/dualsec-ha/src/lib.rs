@@ -1,0 +1,1 @@
+//! Dual-tunnel failover decision logic (R-HA-1..5).

@@ -1,0 +1,1 @@
+//! Network-namespace topologies and real peers (strongSwan, BIRD, FRR) for interop tests.

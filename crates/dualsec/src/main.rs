@@ -1,0 +1,4 @@
+//! `dualsec`: the gateway binary.
+fn main() {
+    println!("dualsec");
+}

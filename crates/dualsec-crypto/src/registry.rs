@@ -120,6 +120,47 @@ open_enum! {
     }
 }
 
+open_enum! {
+    /// IKEv1 phase-1 Encryption Algorithm attribute (RFC 2409 Appendix A, IANA "IPSEC Encryption
+    /// Algorithm"; AES-CBC from RFC 3602 §5).
+    pub struct V1EncrId(u16) {
+        DES_CBC = 1,
+        IDEA_CBC = 2,
+        BLOWFISH_CBC = 3,
+        RC5_R16_B64_CBC = 4,
+        TRIPLE_DES_CBC = 5,
+        CAST_CBC = 6,
+        AES_CBC = 7,
+    }
+}
+
+open_enum! {
+    /// IKEv1 phase-1 Hash Algorithm attribute (RFC 2409 Appendix A; SHA-2 from RFC 4868 §2.4).
+    pub struct V1HashId(u16) {
+        MD5 = 1,
+        SHA = 2,
+        TIGER = 3,
+        SHA2_256 = 4,
+        SHA2_384 = 5,
+        SHA2_512 = 6,
+    }
+}
+
+open_enum! {
+    /// IKEv1 phase-2 (IPsec DOI) Authentication Algorithm attribute (RFC 2407 §4.5; SHA-2 from
+    /// RFC 4868 §2.4). The ESP transform ids of the IPsec DOI equal [`EncrId`] values (ESP_DES = 2,
+    /// ESP_3DES = 3, ESP_AES = 12).
+    pub struct V1AuthId(u16) {
+        HMAC_MD5 = 1,
+        HMAC_SHA = 2,
+        DES_MAC = 3,
+        KPDK = 4,
+        HMAC_SHA2_256 = 5,
+        HMAC_SHA2_384 = 6,
+        HMAC_SHA2_512 = 7,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

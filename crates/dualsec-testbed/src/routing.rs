@@ -134,6 +134,9 @@ impl Frr {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("mkdir frr", e))?;
         write(&dir.join("zebra.conf"), "hostname zebra\n")?;
         write(&dir.join("bgpd.conf"), bgpd_config)?;
+        // The daemons drop to user `frr` (root is not in the `frrvty` group FRR insists on), so
+        // their directory must be theirs.
+        crate::netns::run_host("chown", ["-R", "frr:frr", &dir.to_string_lossy()])?;
         let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
         let common = |conf: &str, pid: &str| {
             vec![
@@ -145,10 +148,6 @@ impl Frr {
                 p("zserv.api"),
                 "--vty_socket".to_owned(),
                 dir.to_string_lossy().into_owned(),
-                "-u".to_owned(),
-                "root".to_owned(),
-                "-g".to_owned(),
-                "root".to_owned(),
                 "-A".to_owned(),
                 "127.0.0.1".to_owned(),
             ]

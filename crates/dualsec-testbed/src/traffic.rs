@@ -30,19 +30,33 @@ impl PingReport {
 /// Pings `dst` from inside `ns`: `count` requests every `interval`, one second to wait for the
 /// last reply. Loss is reported, not an error.
 pub fn ping(ns: &Netns, dst: &str, count: u32, interval: Duration) -> Result<PingReport> {
-    let out = ns.exec_output(
-        "ping",
-        [
-            "-n",
-            "-c",
-            &count.to_string(),
-            "-i",
-            &format!("{:.3}", interval.as_secs_f64()),
-            "-W",
-            "1",
-            dst,
-        ],
-    )?;
+    ping_args(ns, &[], dst, count, interval)
+}
+
+/// Like [`ping`], from source address `source` (`ping -I`), e.g. to test one uplink.
+pub fn ping_from(
+    ns: &Netns,
+    source: &str,
+    dst: &str,
+    count: u32,
+    interval: Duration,
+) -> Result<PingReport> {
+    ping_args(ns, &["-I", source], dst, count, interval)
+}
+
+fn ping_args(
+    ns: &Netns,
+    extra: &[&str],
+    dst: &str,
+    count: u32,
+    interval: Duration,
+) -> Result<PingReport> {
+    let count = count.to_string();
+    let interval = format!("{:.3}", interval.as_secs_f64());
+    let mut args = vec!["-n", "-c", &count, "-i", &interval, "-W", "1"];
+    args.extend_from_slice(extra);
+    args.push(dst);
+    let out = ns.exec_output("ping", &args)?;
     parse_ping(&String::from_utf8_lossy(&out.stdout))
 }
 
@@ -92,7 +106,7 @@ impl Iperf3Server {
         let mut process = ns.spawn(
             &format!("iperf3-server-{port}"),
             "iperf3",
-            ["-s", "-1", "-p", &port.to_string()],
+            ["-s", "-1", "--forceflush", "-p", &port.to_string()],
         )?;
         wait_until("iperf3 server to listen", Duration::from_secs(5), || {
             process.stdout().contains("listening")

@@ -1,0 +1,2359 @@
+//! One IKE SA and its CHILD SAs: handshake typestates, exchanges after establishment (DPD,
+//! DELETE, CREATE_CHILD_SA rekeying), retransmission and timers.
+//!
+//! The [`super::endpoint::Endpoint`] owns every `IkeSa`, routes datagrams to it by SPI and drains
+//! its output. Message-id window: 1 in each direction (RFC 7296 §2.3; we never send
+//! SET_WINDOW_SIZE), so at most one request of ours is outstanding and the last response is
+//! cached for retransmitted requests.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dualsec_crypto::{DhId, Secret};
+use rand_core::CryptoRngCore;
+use tracing::{debug, info, trace, warn};
+
+use super::config::{EspProposal, Identity, IkeProposal, TrafficSelector, TunnelConfig, ts_list};
+use super::endpoint::{Output, Ports, Transmit};
+use super::error::{Error, NegotiationError, SaKind, ts_unacceptable};
+use super::event::{ChildSaInfo, DownReason, Event, TunnelId};
+use super::keys::{DhPrivate, IkeKeys, IkeSuite};
+use super::message::{Msg, Pl, decode_inner, encode_inner, encode_plain, nat_hash, notify};
+use super::proposal::{
+    DhRule, Offer, Protocol, accepted_esp, accepted_ike, esp_offers, ike_offers, offers_text,
+    select_esp, select_ike,
+};
+use super::timer::{Timer, TimerTable};
+use super::ts::{is_narrowing_of, narrow};
+use super::wire::{ExchangeType, Flags, Header, IkeSpi, NotifyType};
+
+/// Nonce length we send (RFC 7296 §2.10: at least half the PRF key size, at least 16 octets).
+const NONCE_LEN: usize = 32;
+/// A responder's half-open SA is dropped if IKE_AUTH does not arrive within this time.
+pub(crate) const HALF_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
+/// A COOKIE or INVALID_KE_PAYLOAD retry is done at most this often per negotiation.
+const MAX_INIT_RETRIES: u32 = 3;
+/// Wait before renegotiating after a failure or a dead peer.
+pub(crate) const REINITIATE_DELAY: Duration = Duration::from_secs(5);
+/// The old IKE SA after a rekey lingers at most this long waiting for its DELETE exchange.
+const OLD_SA_LINGER: Duration = Duration::from_secs(30);
+
+/// Proof that the peer's AUTH payload verified: only [`verify_auth`] makes one, and
+/// [`Established`] must hold it (rustls `verify.rs` pattern).
+#[derive(Debug)]
+pub(crate) struct AuthVerified(());
+
+/// Which end of the IKE SA we are (the original initiator sets the I flag, RFC 7296 §3.1).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Role {
+    Initiator,
+    Responder,
+}
+
+/// A CHILD SA as the IKE SA tracks it.
+#[derive(Clone, Debug)]
+pub(crate) struct Child {
+    pub info: ChildSaInfo,
+    pub established: Instant,
+    /// Set once a rekey of this SA completed (we or the peer created its replacement); it only
+    /// waits for its DELETE now.
+    pub rekeyed: bool,
+    /// The peer rekeyed this SA while our own rekey of it was outstanding (RFC 7296 §2.8.1): the
+    /// replacement the peer created, and the lower of that exchange's two nonces.
+    pub peer_rekey: Option<(u32, Vec<u8>)>,
+}
+
+/// Initiator: IKE_SA_INIT sent, waiting for its response.
+pub(crate) struct ExpectSaInitResponse {
+    dh: DhPrivate,
+    ni: Vec<u8>,
+    /// The request as sent (RealMessage1 for our AUTH, RFC 7296 §2.15).
+    request: Vec<u8>,
+    cookie: Option<Vec<u8>>,
+    retries: u32,
+}
+
+/// Initiator: IKE_AUTH sent, waiting for its response.
+pub(crate) struct ExpectAuthResponse {
+    keys: IkeKeys,
+    proposal: IkeProposal,
+    ni: Vec<u8>,
+    nr: Vec<u8>,
+    /// The responder's IKE_SA_INIT response (RealMessage2 for its AUTH).
+    init_response: Vec<u8>,
+    child_spi_in: u32,
+}
+
+/// Responder: IKE_SA_INIT answered, waiting for IKE_AUTH.
+pub(crate) struct ExpectAuthRequest {
+    keys: IkeKeys,
+    proposal: IkeProposal,
+    ni: Vec<u8>,
+    nr: Vec<u8>,
+    init_request: Vec<u8>,
+    init_response: Vec<u8>,
+}
+
+/// Authenticated: INFORMATIONAL and CREATE_CHILD_SA exchanges.
+pub(crate) struct Established {
+    keys: IkeKeys,
+    proposal: IkeProposal,
+    _auth: AuthVerified,
+}
+
+pub(crate) enum State {
+    ExpectSaInitResponse(Box<ExpectSaInitResponse>),
+    ExpectAuthResponse(Box<ExpectAuthResponse>),
+    ExpectAuthRequest(Box<ExpectAuthRequest>),
+    Established(Box<Established>),
+    /// Finished: the endpoint removes it.
+    Closed,
+}
+
+impl State {
+    fn name(&self) -> &'static str {
+        match self {
+            State::ExpectSaInitResponse(_) => "ExpectSaInitResponse",
+            State::ExpectAuthResponse(_) => "ExpectAuthResponse",
+            State::ExpectAuthRequest(_) => "ExpectAuthRequest",
+            State::Established(_) => "Established",
+            State::Closed => "Closed",
+        }
+    }
+}
+
+/// A request we want to send once the window is free.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Request {
+    Dpd,
+    RekeyChild { spi_in: u32 },
+    RekeyIke,
+    DeleteChild { spi_in: u32 },
+    DeleteIke,
+}
+
+/// What an outstanding request was, with the secrets its response needs.
+enum Pending {
+    SaInit,
+    Auth,
+    Dpd,
+    RekeyChild {
+        old_spi_in: u32,
+        new_spi_in: u32,
+        ni: Vec<u8>,
+        dh: Option<DhPrivate>,
+        esp: Vec<EspProposal>,
+    },
+    RekeyIke {
+        new_spi_i: u64,
+        ni: Vec<u8>,
+        dh: DhPrivate,
+    },
+    DeleteChild {
+        spi_in: u32,
+    },
+    DeleteIke,
+}
+
+impl Pending {
+    fn exchange_name(&self) -> &'static str {
+        match self {
+            Pending::SaInit => "IKE_SA_INIT",
+            Pending::Auth => "IKE_AUTH",
+            Pending::Dpd => "INFORMATIONAL (liveness)",
+            Pending::RekeyChild { .. } => "CREATE_CHILD_SA (rekey CHILD SA)",
+            Pending::RekeyIke { .. } => "CREATE_CHILD_SA (rekey IKE SA)",
+            Pending::DeleteChild { .. } | Pending::DeleteIke => "INFORMATIONAL (delete)",
+        }
+    }
+}
+
+struct Outstanding {
+    msg_id: u32,
+    bytes: Vec<u8>,
+    retransmits: u32,
+    pending: Pending,
+}
+
+/// One IKE SA.
+pub(crate) struct IkeSa {
+    pub tunnel: TunnelId,
+    cfg: Arc<TunnelConfig>,
+    role: Role,
+    pub spi_i: u64,
+    pub spi_r: u64,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    ports: Ports,
+    /// IKE on the NAT-T port (with the non-ESP marker).
+    natt: bool,
+    /// A NAT was detected (or the peer faked one to force UDP encapsulation).
+    nat_detected: bool,
+    pub state: State,
+    pub timers: TimerTable,
+    next_request_id: u32,
+    outstanding: Option<Outstanding>,
+    queued: VecDeque<Request>,
+    /// Next request id we accept from the peer.
+    expected_request_id: u32,
+    /// (message id, datagram) of our last response, resent for a retransmitted request.
+    last_response: Option<(u32, Vec<u8>)>,
+    last_heard: Instant,
+    pub children: Vec<Child>,
+    /// A rekeyed IKE SA that replaces this one; the endpoint takes it.
+    pub spawned: Vec<IkeSa>,
+    /// The peer is rekeying this IKE SA (we answered); our own rekey must not start.
+    replaced: bool,
+    /// First IKE SA of this tunnel since start: send INITIAL_CONTACT (RFC 7296 §2.4).
+    initial_contact: bool,
+    /// The peer sent INITIAL_CONTACT: the endpoint removes the tunnel's other IKE SAs.
+    pub peer_initial_contact: bool,
+    /// Negotiated IKE proposal once keys exist (for the rekey and logs).
+    proposal: Option<IkeProposal>,
+    /// The peer deleted the IKE SA: close once the response is out.
+    close_after_reply: bool,
+    /// When it was created (the endpoint prefers the oldest of duplicate SAs).
+    pub established_at: Instant,
+}
+
+fn random_bytes(rng: &mut dyn CryptoRngCore, n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rng.fill_bytes(&mut v);
+    v
+}
+
+pub(crate) fn random_spi(rng: &mut dyn CryptoRngCore) -> u64 {
+    loop {
+        let s = rng.next_u64();
+        if s != 0 {
+            return s;
+        }
+    }
+}
+
+fn random_child_spi(rng: &mut dyn CryptoRngCore) -> u32 {
+    loop {
+        // SPIs 1..=255 are reserved by IANA (RFC 4303 §2.1).
+        let s = rng.next_u32();
+        if s > 255 {
+            return s;
+        }
+    }
+}
+
+fn lower<'a>(a: &'a [u8], b: &'a [u8]) -> &'a [u8] {
+    if a <= b { a } else { b }
+}
+
+impl IkeSa {
+    fn blank(
+        now: Instant,
+        tunnel: TunnelId,
+        cfg: Arc<TunnelConfig>,
+        role: Role,
+        ports: Ports,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> IkeSa {
+        IkeSa {
+            tunnel,
+            cfg,
+            role,
+            spi_i: 0,
+            spi_r: 0,
+            local,
+            remote,
+            ports,
+            natt: false,
+            nat_detected: false,
+            state: State::Closed,
+            timers: TimerTable::default(),
+            next_request_id: 0,
+            outstanding: None,
+            queued: VecDeque::new(),
+            expected_request_id: 0,
+            last_response: None,
+            last_heard: now,
+            children: Vec::new(),
+            spawned: Vec::new(),
+            replaced: false,
+            initial_contact: false,
+            peer_initial_contact: false,
+            proposal: None,
+            close_after_reply: false,
+            established_at: now,
+        }
+    }
+
+    /// Our SPI: the one the endpoint indexes this SA by.
+    pub fn local_spi(&self) -> u64 {
+        match self.role {
+            Role::Initiator => self.spi_i,
+            Role::Responder => self.spi_r,
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed)
+    }
+
+    pub fn is_established(&self) -> bool {
+        matches!(self.state, State::Established(_))
+    }
+
+    /// Half-open: a responder SA that has not seen IKE_AUTH yet (RFC 7296 §2.6).
+    pub fn is_half_open(&self) -> bool {
+        matches!(self.state, State::ExpectAuthRequest(_))
+    }
+
+    pub fn state_name(&self) -> &'static str {
+        self.state.name()
+    }
+
+    pub fn uses_natt(&self) -> bool {
+        self.natt
+    }
+
+    // ---------------------------------------------------------------- initiator: IKE_SA_INIT
+
+    /// Starts a new IKE SA as initiator (RFC 7296 §1.2).
+    pub fn initiate(
+        now: Instant,
+        tunnel: TunnelId,
+        cfg: Arc<TunnelConfig>,
+        ports: Ports,
+        initial_contact: bool,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<IkeSa, Error> {
+        let local = SocketAddr::new(cfg.local_addr, ports.ike);
+        let remote = SocketAddr::new(cfg.remote_addr, cfg.remote_port);
+        let group = cfg
+            .ike_proposals
+            .first()
+            .map(|p| p.dh)
+            .ok_or(Error::ApiMisuse("tunnel has no IKE proposal"))?;
+        let mut sa = IkeSa::blank(now, tunnel, cfg, Role::Initiator, ports, local, remote);
+        sa.spi_i = random_spi(rng);
+        sa.initial_contact = initial_contact;
+        sa.send_sa_init(now, group, None, 0, out, rng)?;
+        Ok(sa)
+    }
+
+    fn send_sa_init(
+        &mut self,
+        now: Instant,
+        group: DhId,
+        cookie: Option<Vec<u8>>,
+        retries: u32,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        let dh = DhPrivate::generate(group, rng)
+            .map_err(|e| Error::PeerMisbehaved(format!("cannot use DH group {group:?}: {e}")))?;
+        let ni = random_bytes(rng, NONCE_LEN);
+        // Offer the proposal(s) using the KE group first (RFC 7296 §2.7 / §1.2 INVALID_KE retry).
+        let mut props = self.cfg.ike_proposals.clone();
+        props.sort_by_key(|p| p.dh != group);
+        let mut pls = Vec::new();
+        if let Some(c) = &cookie {
+            pls.push(notify(NotifyType::COOKIE, c.clone()));
+        }
+        pls.push(Pl::Sa(ike_offers(&props, &[])));
+        pls.push(Pl::Ke {
+            group: group.0,
+            data: dh.public().to_vec(),
+        });
+        pls.push(Pl::Nonce(ni.clone()));
+        if self.cfg.nat_traversal {
+            pls.push(notify(
+                NotifyType::NAT_DETECTION_SOURCE_IP,
+                nat_hash(self.spi_i, 0, self.local),
+            ));
+            pls.push(notify(
+                NotifyType::NAT_DETECTION_DESTINATION_IP,
+                nat_hash(self.spi_i, 0, self.remote),
+            ));
+        }
+        let header = Header::new(
+            IkeSpi(self.spi_i),
+            IkeSpi::ZERO,
+            ExchangeType::IKE_SA_INIT,
+            Flags::new(true, false),
+            0,
+        );
+        let bytes = encode_plain(&header, &pls)?;
+        self.state = State::ExpectSaInitResponse(Box::new(ExpectSaInitResponse {
+            dh,
+            ni,
+            request: bytes.clone(),
+            cookie,
+            retries,
+        }));
+        self.next_request_id = 1;
+        self.start_request(now, 0, bytes, Pending::SaInit, out);
+        Ok(())
+    }
+
+    fn on_sa_init_response(
+        &mut self,
+        now: Instant,
+        msg: &Msg,
+        raw: &[u8],
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        let State::ExpectSaInitResponse(st) = std::mem::replace(&mut self.state, State::Closed)
+        else {
+            return Err(Error::PeerMisbehaved(
+                "IKE_SA_INIT response in the wrong state".into(),
+            ));
+        };
+        let st = *st;
+        self.outstanding = None;
+        self.timers.stop(Timer::Retransmit);
+        // RFC 7296 §2.6: COOKIE → resend with the cookie first.
+        if let Some(cookie) = msg.notify(NotifyType::COOKIE) {
+            if st.retries >= MAX_INIT_RETRIES || cookie.is_empty() || cookie.len() > 64 {
+                return Err(NegotiationError::Protocol(
+                    "responder keeps asking for a COOKIE".into(),
+                )
+                .into());
+            }
+            debug!(tunnel = %self.tunnel, "responder asked for a cookie; retrying IKE_SA_INIT");
+            return self.send_sa_init(
+                now,
+                st.dh.group(),
+                Some(cookie.to_vec()),
+                st.retries + 1,
+                out,
+                rng,
+            );
+        }
+        // RFC 7296 §1.2: INVALID_KE_PAYLOAD carries the group the responder wants.
+        if let Some(data) = msg.notify(NotifyType::INVALID_KE_PAYLOAD) {
+            let wanted = <[u8; 2]>::try_from(data)
+                .map(|b| DhId(u16::from_be_bytes(b)))
+                .ok();
+            match wanted {
+                Some(g)
+                    if st.retries < MAX_INIT_RETRIES
+                        && g != st.dh.group()
+                        && self.cfg.ike_proposals.iter().any(|p| p.dh == g) =>
+                {
+                    info!(tunnel = %self.tunnel, group = ?g, "peer wants another DH group (INVALID_KE_PAYLOAD); retrying");
+                    return self.send_sa_init(now, g, st.cookie, st.retries + 1, out, rng);
+                }
+                _ => {
+                    return Err(NegotiationError::NoProposalChosen {
+                        kind: SaKind::Ike,
+                        ours: self.cfg.ike_proposals_text(),
+                        theirs: format!(
+                            "only DH group {}",
+                            wanted
+                                .map(|g| super::config::dh_name(g))
+                                .unwrap_or_else(|| "(unreadable)".into())
+                        ),
+                    }
+                    .into());
+                }
+            }
+        }
+        if msg.has_notify(NotifyType::NO_PROPOSAL_CHOSEN) {
+            return Err(NegotiationError::NoProposalChosen {
+                kind: SaKind::Ike,
+                ours: self.cfg.ike_proposals_text(),
+                theirs: String::new(),
+            }
+            .into());
+        }
+        if let Some(n) = msg.error_notify() {
+            return Err(NegotiationError::PeerNotify {
+                notify: n,
+                exchange: "IKE_SA_INIT",
+            }
+            .into());
+        }
+        let offers = msg
+            .sa()
+            .ok_or_else(|| Error::PeerMisbehaved("IKE_SA_INIT response without SA".into()))?;
+        let proposal = accepted_ike(&self.cfg.ike_proposals, offers).ok_or_else(|| {
+            Error::PeerMisbehaved(format!(
+                "responder chose a proposal we did not offer: {}",
+                offers_text(offers)
+            ))
+        })?;
+        let (group, ke) = msg
+            .ke()
+            .ok_or_else(|| Error::PeerMisbehaved("IKE_SA_INIT response without KE".into()))?;
+        if DhId(group) != proposal.dh || DhId(group) != st.dh.group() {
+            return Err(Error::PeerMisbehaved(format!(
+                "KE group {group} does not match the chosen proposal"
+            )));
+        }
+        let nr = msg
+            .nonce()
+            .ok_or_else(|| Error::PeerMisbehaved("IKE_SA_INIT response without nonce".into()))?
+            .to_vec();
+        if !(16..=256).contains(&nr.len()) {
+            return Err(Error::PeerMisbehaved(format!(
+                "nonce length {} outside 16..=256",
+                nr.len()
+            )));
+        }
+        if msg.spi_r == 0 {
+            return Err(Error::PeerMisbehaved(
+                "IKE_SA_INIT response with a zero responder SPI".into(),
+            ));
+        }
+        self.spi_r = msg.spi_r;
+        let g_ir = st
+            .dh
+            .agree(ke)
+            .map_err(|e| Error::PeerMisbehaved(format!("peer's KE value rejected: {e}")))?;
+        self.detect_nat(msg);
+        let suite = IkeSuite::new(&proposal)
+            .map_err(|e| Error::PeerMisbehaved(format!("unsupported suite: {e}")))?;
+        let keys = IkeKeys::initial(suite, &st.ni, &nr, g_ir.as_bytes(), self.spi_i, self.spi_r)
+            .map_err(|e| Error::PeerMisbehaved(format!("key derivation: {e}")))?;
+        self.proposal = Some(proposal);
+        debug!(tunnel = %self.tunnel, %proposal, nat = self.nat_detected, "IKE_SA_INIT done");
+        // IKE_AUTH request (RFC 7296 §1.2).
+        let child_spi_in = random_child_spi(rng);
+        let id = &self.cfg.local_id;
+        let auth = keys.psk_auth(
+            self.cfg.psk.as_bytes(),
+            true,
+            &st.request,
+            &nr,
+            id.id_type(),
+            &id.data(),
+        );
+        let mut pls = vec![Pl::IdI {
+            id_type: id.id_type(),
+            data: id.data(),
+        }];
+        if self.initial_contact {
+            pls.push(notify(NotifyType::INITIAL_CONTACT, Vec::new()));
+        }
+        pls.push(Pl::IdR {
+            id_type: self.cfg.remote_id.id_type(),
+            data: self.cfg.remote_id.data(),
+        });
+        pls.push(Pl::Auth {
+            method: 2,
+            data: auth.as_bytes().to_vec(),
+        });
+        pls.push(Pl::Sa(esp_offers(
+            &self.cfg.esp_proposals,
+            None,
+            child_spi_in,
+        )));
+        pls.push(Pl::TsI(self.cfg.local_ts.clone()));
+        pls.push(Pl::TsR(self.cfg.remote_ts.clone()));
+        self.state = State::ExpectAuthResponse(Box::new(ExpectAuthResponse {
+            keys,
+            proposal,
+            ni: st.ni,
+            nr,
+            init_response: raw.to_vec(),
+            child_spi_in,
+        }));
+        self.send_request(now, ExchangeType::IKE_AUTH, &pls, Pending::Auth, out, rng)
+    }
+
+    /// NAT_DETECTION_* (RFC 7296 §2.23): a mismatch means a NAT on the path; we then float to
+    /// the NAT-T port and encapsulate ESP in UDP (RFC 3948).
+    fn detect_nat(&mut self, msg: &Msg) {
+        if !self.cfg.nat_traversal {
+            return;
+        }
+        let src: Vec<&[u8]> = msg.notifies(NotifyType::NAT_DETECTION_SOURCE_IP).collect();
+        let Some(dst) = msg.notify(NotifyType::NAT_DETECTION_DESTINATION_IP) else {
+            return;
+        };
+        if src.is_empty() {
+            return;
+        }
+        let remote_behind_nat = !src
+            .iter()
+            .any(|h| *h == nat_hash(msg.spi_i, msg.spi_r, self.remote).as_slice());
+        let local_behind_nat = dst != nat_hash(msg.spi_i, msg.spi_r, self.local).as_slice();
+        self.nat_detected = remote_behind_nat || local_behind_nat;
+        if self.nat_detected {
+            info!(tunnel = %self.tunnel, remote_behind_nat, local_behind_nat, "NAT detected: using UDP {} and ESP-in-UDP", self.ports.natt);
+            if self.role == Role::Initiator {
+                self.float();
+            }
+        }
+    }
+
+    fn float(&mut self) {
+        if !self.natt {
+            self.natt = true;
+            self.local.set_port(self.ports.natt);
+            if self.remote.port() == self.ports.ike || self.remote.port() == 500 {
+                self.remote.set_port(self.ports.natt_peer);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- responder: IKE_SA_INIT
+
+    /// Handles an IKE_SA_INIT request for a new SA as responder. `Ok` carries the new half-open
+    /// SA (its response already queued); `Err` carries the unprotected reply to send (if any)
+    /// and the explained error.
+    #[allow(clippy::too_many_arguments)]
+    pub fn respond_sa_init(
+        now: Instant,
+        tunnel: TunnelId,
+        cfg: Arc<TunnelConfig>,
+        ports: Ports,
+        local: SocketAddr,
+        remote: SocketAddr,
+        msg: &Msg,
+        raw: &[u8],
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<IkeSa, (Vec<Pl>, Error)> {
+        let reject = |n: NotifyType, data: Vec<u8>, e: Error| (vec![notify(n, data)], e);
+        let offers = msg.sa().ok_or_else(|| {
+            reject(
+                NotifyType::INVALID_SYNTAX,
+                vec![],
+                Error::PeerMisbehaved("IKE_SA_INIT without SA".into()),
+            )
+        })?;
+        let Some((proposal, number)) = select_ike(&cfg.ike_proposals, offers) else {
+            let e = NegotiationError::NoProposalChosen {
+                kind: SaKind::Ike,
+                ours: cfg.ike_proposals_text(),
+                theirs: offers_text(offers),
+            };
+            return Err(reject(NotifyType::NO_PROPOSAL_CHOSEN, vec![], e.into()));
+        };
+        let (group, ke) = msg.ke().ok_or_else(|| {
+            reject(
+                NotifyType::INVALID_SYNTAX,
+                vec![],
+                Error::PeerMisbehaved("IKE_SA_INIT without KE".into()),
+            )
+        })?;
+        if DhId(group) != proposal.dh {
+            // RFC 7296 §1.2: tell the initiator which group we want; it retries.
+            let e = Error::PeerMisbehaved(format!(
+                "KE group {group} is not the selected {:?}; asked for a retry",
+                proposal.dh
+            ));
+            return Err(reject(
+                NotifyType::INVALID_KE_PAYLOAD,
+                proposal.dh.0.to_be_bytes().to_vec(),
+                e,
+            ));
+        }
+        let ni = msg
+            .nonce()
+            .ok_or_else(|| {
+                reject(
+                    NotifyType::INVALID_SYNTAX,
+                    vec![],
+                    Error::PeerMisbehaved("IKE_SA_INIT without nonce".into()),
+                )
+            })?
+            .to_vec();
+        if !(16..=256).contains(&ni.len()) {
+            return Err(reject(
+                NotifyType::INVALID_SYNTAX,
+                vec![],
+                Error::PeerMisbehaved(format!("nonce length {} outside 16..=256", ni.len())),
+            ));
+        }
+        let internal = |e: String| (Vec::new(), Error::PeerMisbehaved(e));
+        let dh = DhPrivate::generate(proposal.dh, rng).map_err(|e| internal(format!("DH: {e}")))?;
+        let g_ir = dh.agree(ke).map_err(|e| {
+            reject(
+                NotifyType::INVALID_SYNTAX,
+                vec![],
+                Error::PeerMisbehaved(format!("peer's KE value rejected: {e}")),
+            )
+        })?;
+        let mut sa = IkeSa::blank(
+            now,
+            tunnel,
+            cfg.clone(),
+            Role::Responder,
+            ports,
+            local,
+            remote,
+        );
+        sa.spi_i = msg.spi_i;
+        sa.spi_r = random_spi(rng);
+        if local.port() == ports.natt {
+            sa.natt = true;
+        }
+        sa.detect_nat(msg);
+        let nr = random_bytes(rng, NONCE_LEN);
+        let mut chosen = ike_offers(&[proposal], &[]);
+        if let Some(o) = chosen.first_mut() {
+            o.number = number;
+        }
+        let mut pls = vec![
+            Pl::Sa(chosen),
+            Pl::Ke {
+                group: proposal.dh.0,
+                data: dh.public().to_vec(),
+            },
+            Pl::Nonce(nr.clone()),
+        ];
+        if cfg.nat_traversal && msg.has_notify(NotifyType::NAT_DETECTION_SOURCE_IP) {
+            pls.push(notify(
+                NotifyType::NAT_DETECTION_SOURCE_IP,
+                nat_hash(sa.spi_i, sa.spi_r, local),
+            ));
+            pls.push(notify(
+                NotifyType::NAT_DETECTION_DESTINATION_IP,
+                nat_hash(sa.spi_i, sa.spi_r, remote),
+            ));
+        }
+        let header = Header::new(
+            IkeSpi(sa.spi_i),
+            IkeSpi(sa.spi_r),
+            ExchangeType::IKE_SA_INIT,
+            Flags::new(false, true),
+            0,
+        );
+        let response = encode_plain(&header, &pls).map_err(|e| internal(e.to_string()))?;
+        let suite = IkeSuite::new(&proposal).map_err(|e| internal(e.to_string()))?;
+        let keys = IkeKeys::initial(suite, &ni, &nr, g_ir.as_bytes(), sa.spi_i, sa.spi_r)
+            .map_err(|e| internal(e.to_string()))?;
+        sa.proposal = Some(proposal);
+        sa.state = State::ExpectAuthRequest(Box::new(ExpectAuthRequest {
+            keys,
+            proposal,
+            ni,
+            nr,
+            init_request: raw.to_vec(),
+            init_response: response.clone(),
+        }));
+        sa.expected_request_id = 1;
+        sa.next_request_id = 0;
+        sa.last_response = Some((0, response.clone()));
+        sa.timers
+            .set(Timer::HalfOpenExpire, now + HALF_OPEN_TIMEOUT);
+        sa.transmit(response, out);
+        debug!(tunnel = %tunnel, %proposal, "answered IKE_SA_INIT");
+        Ok(sa)
+    }
+
+    // ---------------------------------------------------------------- IKE_AUTH
+
+    fn on_auth_request(
+        &mut self,
+        now: Instant,
+        msg: &Msg,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        let State::ExpectAuthRequest(st) = std::mem::replace(&mut self.state, State::Closed) else {
+            return Err(Error::PeerMisbehaved(
+                "IKE_AUTH request in the wrong state".into(),
+            ));
+        };
+        let mut st = *st;
+        let cfg = self.cfg.clone();
+        let (id_type, id_data) = msg
+            .idi()
+            .ok_or_else(|| Error::PeerMisbehaved("IKE_AUTH without IDi".into()))?;
+        let auth_result = match Identity::from_wire(id_type, id_data) {
+            Some(id) if id == cfg.remote_id => verify_auth(
+                &st.keys,
+                cfg.psk.as_bytes(),
+                true,
+                &st.init_request,
+                &st.nr,
+                id_type,
+                id_data,
+                msg,
+            )
+            .map_err(|()| NegotiationError::PskMismatch { peer_id: id }),
+            other => Err(NegotiationError::PeerIdMismatch {
+                got: describe_id(other, id_type, id_data),
+                expected: cfg.remote_id.clone(),
+            }),
+        };
+        let proof = match auth_result {
+            Ok(p) => p,
+            Err(e) => {
+                // RFC 7296 §2.21.2: answer AUTHENTICATION_FAILED inside IKE_AUTH, then forget the SA.
+                let err = Error::from(e);
+                let pls = vec![notify(NotifyType::AUTHENTICATION_FAILED, Vec::new())];
+                let header = self.header(ExchangeType::IKE_AUTH, true, msg.msg_id);
+                let (first, inner) = encode_inner(&pls)?;
+                let bytes = st
+                    .keys
+                    .seal(&header, first, &inner, self.role == Role::Initiator, rng);
+                self.transmit(bytes, out);
+                return Err(err);
+            }
+        };
+        self.peer_initial_contact = msg.has_notify(NotifyType::INITIAL_CONTACT);
+        let id = &cfg.local_id;
+        let auth = st.keys.psk_auth(
+            cfg.psk.as_bytes(),
+            false,
+            &st.init_response,
+            &st.ni,
+            id.id_type(),
+            &id.data(),
+        );
+        let mut pls = vec![
+            Pl::IdR {
+                id_type: id.id_type(),
+                data: id.data(),
+            },
+            Pl::Auth {
+                method: 2,
+                data: auth.as_bytes().to_vec(),
+            },
+        ];
+        // The CHILD SA: its failure does not fail the IKE SA (RFC 7296 §1.2).
+        let child = self.accept_child(
+            now,
+            &st.keys,
+            msg,
+            DhRule::Ignore,
+            None,
+            &st.ni,
+            &st.nr,
+            rng,
+        );
+        match &child {
+            Ok((child, chosen)) => {
+                pls.push(Pl::Sa(vec![chosen.clone()]));
+                pls.push(Pl::TsI(child.remote_ts.clone()));
+                pls.push(Pl::TsR(child.local_ts.clone()));
+            }
+            Err(e) => {
+                if let Some(n) = Error::from(e.clone()).notify_type() {
+                    pls.push(notify(n, Vec::new()));
+                }
+            }
+        }
+        let header = self.header(ExchangeType::IKE_AUTH, true, msg.msg_id);
+        let (first, inner) = encode_inner(&pls)?;
+        let bytes = st.keys.seal(&header, first, &inner, false, rng);
+        self.expected_request_id = msg.msg_id.wrapping_add(1);
+        self.last_response = Some((msg.msg_id, bytes.clone()));
+        self.transmit(bytes, out);
+        self.timers.stop(Timer::HalfOpenExpire);
+        let proposal = st.proposal;
+        self.state = State::Established(Box::new(Established {
+            keys: st.keys,
+            proposal,
+            _auth: proof,
+        }));
+        self.on_established(now, out);
+        match child {
+            Ok((c, _)) => self.add_child(now, c, out),
+            Err(e) => {
+                warn!(tunnel = %self.tunnel, error = %e, "CHILD SA refused");
+                out.events.push_back(Event::NegotiationFailed {
+                    tunnel: self.tunnel,
+                    error: e,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn on_auth_response(
+        &mut self,
+        now: Instant,
+        msg: &Msg,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        let State::ExpectAuthResponse(st) = std::mem::replace(&mut self.state, State::Closed)
+        else {
+            return Err(Error::PeerMisbehaved(
+                "IKE_AUTH response in the wrong state".into(),
+            ));
+        };
+        let st = *st;
+        self.outstanding = None;
+        self.timers.stop(Timer::Retransmit);
+        let cfg = self.cfg.clone();
+        if msg.has_notify(NotifyType::AUTHENTICATION_FAILED) {
+            return Err(NegotiationError::RejectedByPeer {
+                our_id: cfg.local_id.clone(),
+            }
+            .into());
+        }
+        let Some((id_type, id_data)) = msg.idr() else {
+            if let Some(n) = msg.error_notify() {
+                return Err(NegotiationError::PeerNotify {
+                    notify: n,
+                    exchange: "IKE_AUTH",
+                }
+                .into());
+            }
+            return Err(Error::PeerMisbehaved(
+                "IKE_AUTH response without IDr".into(),
+            ));
+        };
+        let proof = match Identity::from_wire(id_type, id_data) {
+            Some(id) if id == cfg.remote_id => verify_auth(
+                &st.keys,
+                cfg.psk.as_bytes(),
+                false,
+                &st.init_response,
+                &st.ni,
+                id_type,
+                id_data,
+                msg,
+            )
+            .map_err(|()| NegotiationError::PskMismatch { peer_id: id })?,
+            other => {
+                return Err(NegotiationError::PeerIdMismatch {
+                    got: describe_id(other, id_type, id_data),
+                    expected: cfg.remote_id.clone(),
+                }
+                .into());
+            }
+        };
+        let proposal = st.proposal;
+        // The CHILD SA created with IKE_AUTH.
+        let child = self.complete_child(
+            now,
+            &st.keys,
+            msg,
+            DhRule::Ignore,
+            None,
+            st.child_spi_in,
+            &cfg.esp_proposals,
+            &st.ni,
+            &st.nr,
+        );
+        self.state = State::Established(Box::new(Established {
+            keys: st.keys,
+            proposal,
+            _auth: proof,
+        }));
+        self.on_established(now, out);
+        match child {
+            Ok(c) => self.add_child(now, c, out),
+            Err(e) => {
+                warn!(tunnel = %self.tunnel, error = %e, "CHILD SA not established");
+                out.events.push_back(Event::NegotiationFailed {
+                    tunnel: self.tunnel,
+                    error: e,
+                });
+            }
+        }
+        self.pump_with_rng(now, out, rng);
+        Ok(())
+    }
+
+    fn on_established(&mut self, now: Instant, out: &mut Output) {
+        info!(tunnel = %self.tunnel, local = %self.local, remote = %self.remote, nat = self.nat_detected, proposal = ?self.proposal.map(|p| p.to_string()), "IKE SA established");
+        out.events.push_back(Event::IkeUp {
+            tunnel: self.tunnel,
+            remote: self.remote,
+            nat: self.nat_detected || self.natt,
+        });
+        self.timers
+            .set(Timer::RekeyIke, now + soft(self.cfg.ike_lifetime));
+        self.timers
+            .set(Timer::HardExpire, now + self.cfg.ike_lifetime);
+        self.arm_dpd(now);
+    }
+
+    fn arm_dpd(&mut self, now: Instant) {
+        if let Some(d) = self.cfg.dpd {
+            self.timers
+                .set(Timer::Dpd, now.max(self.last_heard) + d.interval);
+        }
+    }
+
+    // ---------------------------------------------------------------- CHILD SA negotiation
+
+    /// Responder: picks ESP proposal and selectors from a request (IKE_AUTH or CREATE_CHILD_SA).
+    #[allow(clippy::too_many_arguments)]
+    fn accept_child(
+        &self,
+        _now: Instant,
+        keys: &IkeKeys,
+        msg: &Msg,
+        rule: DhRule,
+        g_ir: Option<&[u8]>,
+        ni: &[u8],
+        nr: &[u8],
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(ChildSaInfo, Offer), NegotiationError> {
+        let cfg = &self.cfg;
+        let offers = msg
+            .sa()
+            .ok_or_else(|| NegotiationError::Protocol("no SA payload for the CHILD SA".into()))?;
+        let Some((esp, spi_out, number, group)) = select_esp(&cfg.esp_proposals, rule, offers)
+        else {
+            return Err(NegotiationError::NoProposalChosen {
+                kind: SaKind::Child,
+                ours: esp_text(cfg, rule),
+                theirs: offers_text(offers),
+            });
+        };
+        let (tsi, tsr) = match (msg.tsi(), msg.tsr()) {
+            (Some(i), Some(r)) => (i, r),
+            _ => {
+                return Err(NegotiationError::Protocol(
+                    "no TSi/TSr for the CHILD SA".into(),
+                ));
+            }
+        };
+        // As responder: TSi is the peer's side, TSr ours.
+        let remote_ts = narrow(tsi, &cfg.remote_ts);
+        let local_ts = narrow(tsr, &cfg.local_ts);
+        if remote_ts.is_empty() || local_ts.is_empty() {
+            return Err(ts_unacceptable(&cfg.local_ts, &cfg.remote_ts, tsr, tsi));
+        }
+        let spi_in = random_child_spi(rng);
+        let (i2r, r2i) = keys
+            .child_keys(&esp, g_ir, ni, nr)
+            .map_err(|e| NegotiationError::Protocol(format!("CHILD SA keys: {e}")))?;
+        let mut chosen = esp_offers(
+            &[esp],
+            if rule == DhRule::Ignore { None } else { group },
+            spi_in,
+        );
+        let mut offer = chosen.remove(0);
+        offer.number = number;
+        Ok((
+            self.child_info(esp, spi_in, spi_out, r2i, i2r, local_ts, remote_ts),
+            offer,
+        ))
+    }
+
+    /// Initiator: reads the responder's choice out of a response.
+    #[allow(clippy::too_many_arguments)]
+    fn complete_child(
+        &self,
+        _now: Instant,
+        keys: &IkeKeys,
+        msg: &Msg,
+        rule: DhRule,
+        g_ir: Option<&[u8]>,
+        spi_in: u32,
+        esp: &[EspProposal],
+        ni: &[u8],
+        nr: &[u8],
+    ) -> Result<ChildSaInfo, NegotiationError> {
+        let cfg = &self.cfg;
+        if msg.has_notify(NotifyType::NO_PROPOSAL_CHOSEN) {
+            return Err(NegotiationError::NoProposalChosen {
+                kind: SaKind::Child,
+                ours: esp_text(cfg, rule),
+                theirs: String::new(),
+            });
+        }
+        if msg.has_notify(NotifyType::TS_UNACCEPTABLE) {
+            return Err(ts_unacceptable(&cfg.local_ts, &cfg.remote_ts, &[], &[]));
+        }
+        if let Some(n) = msg.error_notify() {
+            return Err(NegotiationError::PeerNotify {
+                notify: n,
+                exchange: "CHILD SA creation",
+            });
+        }
+        let offers = msg.sa().ok_or_else(|| {
+            NegotiationError::Protocol("response without SA for the CHILD SA".into())
+        })?;
+        let (esp, spi_out, _) = accepted_esp(esp, rule, offers).ok_or_else(|| {
+            NegotiationError::Protocol(format!(
+                "peer chose an ESP proposal we did not offer: {}",
+                offers_text(offers)
+            ))
+        })?;
+        let (tsi, tsr) = match (msg.tsi(), msg.tsr()) {
+            (Some(i), Some(r)) => (i, r),
+            _ => {
+                return Err(NegotiationError::Protocol(
+                    "response without TSi/TSr".into(),
+                ));
+            }
+        };
+        if !is_narrowing_of(tsi, &cfg.local_ts) || !is_narrowing_of(tsr, &cfg.remote_ts) {
+            return Err(ts_unacceptable(&cfg.local_ts, &cfg.remote_ts, tsr, tsi));
+        }
+        let (i2r, r2i) = keys
+            .child_keys(&esp, g_ir, ni, nr)
+            .map_err(|e| NegotiationError::Protocol(format!("CHILD SA keys: {e}")))?;
+        Ok(self.child_info(esp, spi_in, spi_out, r2i, i2r, tsi.to_vec(), tsr.to_vec()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn child_info(
+        &self,
+        esp: EspProposal,
+        spi_in: u32,
+        spi_out: u32,
+        keys_in: super::event::EspKeys,
+        keys_out: super::event::EspKeys,
+        local_ts: Vec<TrafficSelector>,
+        remote_ts: Vec<TrafficSelector>,
+    ) -> ChildSaInfo {
+        ChildSaInfo {
+            spi_in,
+            spi_out,
+            encr: esp.encr,
+            key_bits: esp.key_bits,
+            integ: esp.integ,
+            esn: esp.esn,
+            keys_in,
+            keys_out,
+            local_ts,
+            remote_ts,
+            soft_lifetime: soft(self.cfg.child_lifetime),
+            hard_lifetime: self.cfg.child_lifetime,
+            udp_encap: self.nat_detected || self.natt,
+            local: self.local,
+            remote: self.remote,
+        }
+    }
+
+    fn add_child(&mut self, now: Instant, info: ChildSaInfo, out: &mut Output) {
+        info!(tunnel = %self.tunnel, spi_in = format_args!("{:08x}", info.spi_in), spi_out = format_args!("{:08x}", info.spi_out), local_ts = %ts_list(&info.local_ts), remote_ts = %ts_list(&info.remote_ts), udp_encap = info.udp_encap, "CHILD SA established");
+        out.events.push_back(Event::ChildEstablished {
+            tunnel: self.tunnel,
+            child: info.clone(),
+        });
+        self.children.push(Child {
+            info,
+            established: now,
+            rekeyed: false,
+            peer_rekey: None,
+        });
+        self.arm_child_rekey();
+    }
+
+    fn arm_child_rekey(&mut self) {
+        let next = self
+            .children
+            .iter()
+            .filter(|c| !c.rekeyed)
+            .map(|c| c.established + c.info.soft_lifetime)
+            .min();
+        match next {
+            Some(at) => self.timers.set(Timer::RekeyChild, at),
+            None => self.timers.stop(Timer::RekeyChild),
+        }
+    }
+
+    // ---------------------------------------------------------------- datagram input
+
+    /// Handles a datagram addressed to this SA (marker already stripped).
+    pub fn handle(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+        msg_hdr: &Msg,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        if msg_hdr.response {
+            let Some(o) = &self.outstanding else {
+                trace!(tunnel = %self.tunnel, "response without an outstanding request; dropped");
+                return Ok(());
+            };
+            if o.msg_id != msg_hdr.msg_id {
+                trace!(tunnel = %self.tunnel, got = msg_hdr.msg_id, want = o.msg_id, "response with a stale message id; dropped");
+                return Ok(());
+            }
+        } else {
+            // RFC 7296 §2.2: a retransmitted request gets the cached response.
+            if let Some((id, bytes)) = &self.last_response {
+                if *id == msg_hdr.msg_id {
+                    trace!(tunnel = %self.tunnel, msg_id = id, "retransmitted request; resending our response");
+                    let b = bytes.clone();
+                    self.transmit(b, out);
+                    return Ok(());
+                }
+            }
+            if msg_hdr.msg_id != self.expected_request_id {
+                trace!(tunnel = %self.tunnel, got = msg_hdr.msg_id, want = self.expected_request_id, "request outside the window; dropped");
+                return Ok(());
+            }
+        }
+        // The original initiator's messages carry the I flag.
+        if msg_hdr.from_initiator == (self.role == Role::Initiator) {
+            return Err(Error::PeerMisbehaved("message with our own I flag".into()));
+        }
+        let msg = if msg_hdr.exchange == ExchangeType::IKE_SA_INIT {
+            msg_hdr.clone()
+        } else {
+            let Some(keys) = self.keys() else {
+                return Err(Error::PeerMisbehaved(format!(
+                    "{:?} before keys exist",
+                    msg_hdr.exchange
+                )));
+            };
+            let (first, inner) = keys
+                .open(data, msg_hdr.from_initiator)
+                .map_err(|e| Error::InvalidMessage(format!("SK payload: {e:?}")))?;
+            let payloads = decode_inner(first, &inner)
+                .map_err(|e| Error::InvalidMessage(format!("inner payloads: {e}")))?;
+            Msg {
+                payloads,
+                ..msg_hdr.clone()
+            }
+        };
+        // Authenticated (or IKE_SA_INIT): the peer is alive, and may have moved (NAT rebinding).
+        self.last_heard = now;
+        if self.is_established() {
+            self.timers.stop(Timer::DpdTimeout);
+            self.arm_dpd(now);
+            if remote != self.remote || local.port() != self.local.port() {
+                self.peer_moved(local, remote, out);
+            }
+        } else if msg.exchange != ExchangeType::IKE_SA_INIT
+            && local.port() == self.ports.natt
+            && !self.natt
+        {
+            // RFC 7296 §2.23: the peer floated to the NAT-T port during the handshake.
+            self.natt = true;
+            self.local = local;
+            self.remote = remote;
+        }
+        match (msg.response, msg.exchange, &self.state) {
+            (true, ExchangeType::IKE_SA_INIT, State::ExpectSaInitResponse(_)) => {
+                self.on_sa_init_response(now, &msg, data, out, rng)
+            }
+            (true, ExchangeType::IKE_AUTH, State::ExpectAuthResponse(_)) => {
+                self.on_auth_response(now, &msg, out, rng)
+            }
+            (false, ExchangeType::IKE_AUTH, State::ExpectAuthRequest(_)) => {
+                self.on_auth_request(now, &msg, out, rng)
+            }
+            (false, _, State::Established(_)) => self.on_request(now, &msg, out, rng),
+            (true, _, State::Established(_)) => self.on_response(now, &msg, out, rng),
+            (resp, ex, st) => Err(Error::PeerMisbehaved(format!(
+                "{ex:?} {} not expected in {}",
+                if resp { "response" } else { "request" },
+                st.name()
+            ))),
+        }
+    }
+
+    fn peer_moved(&mut self, local: SocketAddr, remote: SocketAddr, out: &mut Output) {
+        info!(tunnel = %self.tunnel, from = %self.remote, to = %remote, "peer address changed");
+        self.remote = remote;
+        self.local = local;
+        if local.port() == self.ports.natt {
+            self.natt = true;
+        }
+        for c in &mut self.children {
+            c.info.remote = remote;
+            c.info.local = local;
+            c.info.udp_encap = self.natt || self.nat_detected;
+        }
+        out.events.push_back(Event::PeerAddressChanged {
+            tunnel: self.tunnel,
+            remote,
+            udp_encap: self.natt || self.nat_detected,
+        });
+    }
+
+    fn keys(&self) -> Option<&IkeKeys> {
+        match &self.state {
+            State::ExpectAuthResponse(s) => Some(&s.keys),
+            State::ExpectAuthRequest(s) => Some(&s.keys),
+            State::Established(s) => Some(&s.keys),
+            _ => None,
+        }
+    }
+
+    fn keys_mut(&mut self) -> Option<&mut IkeKeys> {
+        match &mut self.state {
+            State::ExpectAuthResponse(s) => Some(&mut s.keys),
+            State::ExpectAuthRequest(s) => Some(&mut s.keys),
+            State::Established(s) => Some(&mut s.keys),
+            _ => None,
+        }
+    }
+
+    // ---------------------------------------------------------------- requests from the peer
+
+    fn on_request(
+        &mut self,
+        now: Instant,
+        msg: &Msg,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        self.expected_request_id = msg.msg_id.wrapping_add(1);
+        let reply = match msg.exchange {
+            ExchangeType::INFORMATIONAL => self.on_informational(now, msg, out),
+            ExchangeType::CREATE_CHILD_SA => self.on_create_child_sa(now, msg, out, rng),
+            other => {
+                debug!(tunnel = %self.tunnel, exchange = ?other, "unsupported exchange");
+                vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())]
+            }
+        };
+        self.respond(msg.exchange, msg.msg_id, &reply, out, rng)?;
+        if self.close_after_reply {
+            // RFC 7296 §1.4.1: the (empty) response is sent, then the SA is gone.
+            self.close(now, DownReason::PeerDelete, out);
+            return Ok(());
+        }
+        self.pump_with_rng(now, out, rng);
+        Ok(())
+    }
+
+    fn on_informational(&mut self, now: Instant, msg: &Msg, out: &mut Output) -> Vec<Pl> {
+        let mut reply = Vec::new();
+        let mut our_spis = Vec::new();
+        for (protocol, spis) in msg.deletes() {
+            match Protocol::from_id(protocol) {
+                Protocol::Ike => {
+                    info!(tunnel = %self.tunnel, "peer deleted the IKE SA");
+                    self.close_after_reply = true;
+                    return Vec::new();
+                }
+                Protocol::Esp => {
+                    for &spi_out in spis {
+                        if let Some(pos) =
+                            self.children.iter().position(|c| c.info.spi_out == spi_out)
+                        {
+                            let c = self.children.remove(pos);
+                            info!(tunnel = %self.tunnel, spi_in = format_args!("{:08x}", c.info.spi_in), "peer deleted a CHILD SA");
+                            our_spis.push(c.info.spi_in);
+                            out.events.push_back(Event::ChildDeleted {
+                                tunnel: self.tunnel,
+                                spi_in: c.info.spi_in,
+                                spi_out: c.info.spi_out,
+                            });
+                            // A queued delete of ours for it is moot now.
+                            self.queued.retain(|r| {
+                                *r != Request::DeleteChild {
+                                    spi_in: c.info.spi_in,
+                                } && *r
+                                    != Request::RekeyChild {
+                                        spi_in: c.info.spi_in,
+                                    }
+                            });
+                        }
+                    }
+                }
+                Protocol::Other(_) => {}
+            }
+        }
+        if !our_spis.is_empty() {
+            // RFC 7296 §1.4.1: answer with the SPIs of our halves.
+            reply.push(Pl::Delete {
+                protocol: Protocol::Esp.id(),
+                spis: our_spis,
+            });
+        }
+        self.arm_child_rekey();
+        reply
+    }
+
+    fn on_create_child_sa(
+        &mut self,
+        now: Instant,
+        msg: &Msg,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Vec<Pl> {
+        let Some(offers) = msg.sa() else {
+            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
+        };
+        if offers.first().map(|o| o.protocol) == Some(Protocol::Ike) {
+            return self.on_rekey_ike_request(now, msg, out, rng);
+        }
+        let Some(ni) = msg.nonce().map(<[u8]>::to_vec) else {
+            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
+        };
+        // REKEY_SA names the SA by the SPI the peer receives on, i.e. our outbound SPI.
+        let rekey_of = msg.payloads.iter().find_map(|p| match p {
+            Pl::Notify { ntype, spi, .. } if *ntype == NotifyType::REKEY_SA => {
+                <[u8; 4]>::try_from(spi.as_slice())
+                    .ok()
+                    .map(u32::from_be_bytes)
+            }
+            _ => None,
+        });
+        let old_idx = match rekey_of {
+            Some(spi_out) => match self.children.iter().position(|c| c.info.spi_out == spi_out) {
+                Some(i) if !self.children[i].rekeyed => Some(i),
+                Some(_) => {
+                    // RFC 7296 §2.25: we already replaced it and are deleting it.
+                    return vec![notify(NotifyType::TEMPORARY_FAILURE, Vec::new())];
+                }
+                None => {
+                    return vec![Pl::Notify {
+                        protocol: 3,
+                        spi: spi_out.to_be_bytes().to_vec(),
+                        ntype: NotifyType::CHILD_SA_NOT_FOUND,
+                        data: Vec::new(),
+                    }];
+                }
+            },
+            None => None,
+        };
+        let pfs = self.cfg.pfs_group.filter(|g| *g != DhId::NONE);
+        // PFS: the KE must use the group we select (RFC 7296 §1.3.1).
+        let mut dh_pair: Option<(DhPrivate, Secret)> = None;
+        if let Some(g) = pfs {
+            match msg.ke() {
+                Some((group, ke)) if DhId(group) == g => {
+                    match DhPrivate::generate(g, rng).and_then(|d| d.agree(ke).map(|s| (d, s))) {
+                        Ok(pair) => dh_pair = Some(pair),
+                        Err(_) => return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())],
+                    }
+                }
+                Some(_)
+                    if select_esp(&self.cfg.esp_proposals, DhRule::Pfs(Some(g)), offers)
+                        .is_some() =>
+                {
+                    return vec![notify(
+                        NotifyType::INVALID_KE_PAYLOAD,
+                        g.0.to_be_bytes().to_vec(),
+                    )];
+                }
+                _ => {}
+            }
+        }
+        let nr = random_bytes(rng, NONCE_LEN);
+        let Some(keys) = self.keys() else {
+            return Vec::new();
+        };
+        let g_ir = dh_pair.as_ref().map(|(_, s)| s.as_bytes());
+        match self.accept_child(now, keys, msg, DhRule::Pfs(pfs), g_ir, &ni, &nr, rng) {
+            Ok((info, chosen)) => {
+                let mut reply = vec![Pl::Sa(vec![chosen]), Pl::Nonce(nr.clone())];
+                if let Some((d, _)) = &dh_pair {
+                    reply.push(Pl::Ke {
+                        group: d.group().0,
+                        data: d.public().to_vec(),
+                    });
+                }
+                reply.push(Pl::TsI(info.remote_ts.clone()));
+                reply.push(Pl::TsR(info.local_ts.clone()));
+                match old_idx {
+                    Some(i) => {
+                        let ours_outstanding = matches!(&self.outstanding, Some(Outstanding { pending: Pending::RekeyChild { old_spi_in, .. }, .. }) if *old_spi_in == self.children[i].info.spi_in);
+                        let old = &mut self.children[i];
+                        if ours_outstanding {
+                            // RFC 7296 §2.8.1 collision: decide when our own response arrives.
+                            debug!(tunnel = %self.tunnel, "simultaneous CHILD SA rekey detected");
+                            old.peer_rekey = Some((info.spi_in, lower(&ni, &nr).to_vec()));
+                        } else {
+                            old.rekeyed = true;
+                        }
+                        let (old_in, old_out) = (old.info.spi_in, old.info.spi_out);
+                        info!(tunnel = %self.tunnel, old = format_args!("{old_in:08x}"), new = format_args!("{:08x}", info.spi_in), "peer rekeyed a CHILD SA");
+                        out.events.push_back(Event::ChildRekeyed {
+                            tunnel: self.tunnel,
+                            old_spi_in: old_in,
+                            old_spi_out: old_out,
+                            new: info.clone(),
+                        });
+                        self.children.push(Child {
+                            info,
+                            established: now,
+                            rekeyed: false,
+                            peer_rekey: None,
+                        });
+                        self.queued
+                            .retain(|r| *r != Request::RekeyChild { spi_in: old_in });
+                        self.arm_child_rekey();
+                    }
+                    None => self.add_child(now, info, out),
+                }
+                reply
+            }
+            Err(e) => {
+                warn!(tunnel = %self.tunnel, error = %e, "CREATE_CHILD_SA refused");
+                let n = Error::from(e.clone())
+                    .notify_type()
+                    .unwrap_or(NotifyType::NO_PROPOSAL_CHOSEN);
+                out.events.push_back(Event::NegotiationFailed {
+                    tunnel: self.tunnel,
+                    error: e,
+                });
+                vec![notify(n, Vec::new())]
+            }
+        }
+    }
+
+    fn on_rekey_ike_request(
+        &mut self,
+        now: Instant,
+        msg: &Msg,
+        _out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Vec<Pl> {
+        // RFC 7296 §2.8.2 collision and §2.25: while our own IKE rekey (or any other exchange
+        // that moves CHILD SAs) is in flight we refuse; the peer retries later.
+        if matches!(
+            &self.outstanding,
+            Some(Outstanding {
+                pending: Pending::RekeyIke { .. },
+                ..
+            })
+        ) || self.replaced
+        {
+            return vec![notify(NotifyType::TEMPORARY_FAILURE, Vec::new())];
+        }
+        let Some(offers) = msg.sa() else {
+            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
+        };
+        let Some((proposal, number)) = select_ike(&self.cfg.ike_proposals, offers) else {
+            return vec![notify(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new())];
+        };
+        let Some(offer) = offers.iter().find(|o| o.number == number) else {
+            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
+        };
+        let Ok(spi_b) = <[u8; 8]>::try_from(offer.spi.as_slice()) else {
+            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
+        };
+        let new_spi_i = u64::from_be_bytes(spi_b);
+        let (Some(ni), Some((group, ke))) = (msg.nonce(), msg.ke()) else {
+            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
+        };
+        if DhId(group) != proposal.dh {
+            return vec![notify(
+                NotifyType::INVALID_KE_PAYLOAD,
+                proposal.dh.0.to_be_bytes().to_vec(),
+            )];
+        }
+        let Ok(dh) = DhPrivate::generate(proposal.dh, rng) else {
+            return vec![notify(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new())];
+        };
+        let Ok(g_ir) = dh.agree(ke) else {
+            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
+        };
+        let nr = random_bytes(rng, NONCE_LEN);
+        let new_spi_r = random_spi(rng);
+        let (Some(keys), Ok(suite)) = (self.keys(), IkeSuite::new(&proposal)) else {
+            return vec![notify(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new())];
+        };
+        let Ok(new_keys) =
+            IkeKeys::rekeyed(keys, suite, ni, &nr, g_ir.as_bytes(), new_spi_i, new_spi_r)
+        else {
+            return vec![notify(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new())];
+        };
+        let mut chosen = ike_offers(&[proposal], &new_spi_r.to_be_bytes());
+        if let Some(o) = chosen.first_mut() {
+            o.number = number;
+        }
+        // The peer initiated the rekey, so it is the original initiator of the new SA (§2.18).
+        self.spawn(
+            now,
+            Role::Responder,
+            new_spi_i,
+            new_spi_r,
+            new_keys,
+            proposal,
+        );
+        info!(tunnel = %self.tunnel, new_spi = format_args!("{new_spi_r:016x}"), "peer rekeyed the IKE SA");
+        vec![
+            Pl::Sa(chosen),
+            Pl::Nonce(nr),
+            Pl::Ke {
+                group: proposal.dh.0,
+                data: dh.public().to_vec(),
+            },
+        ]
+    }
+
+    /// Creates the replacement IKE SA and moves our CHILD SAs to it (RFC 7296 §2.18).
+    fn spawn(
+        &mut self,
+        now: Instant,
+        role: Role,
+        spi_i: u64,
+        spi_r: u64,
+        keys: IkeKeys,
+        proposal: IkeProposal,
+    ) {
+        let mut sa = IkeSa::blank(
+            now,
+            self.tunnel,
+            self.cfg.clone(),
+            role,
+            self.ports,
+            self.local,
+            self.remote,
+        );
+        sa.spi_i = spi_i;
+        sa.spi_r = spi_r;
+        sa.natt = self.natt;
+        sa.nat_detected = self.nat_detected;
+        sa.proposal = Some(proposal);
+        sa.children = std::mem::take(&mut self.children);
+        sa.state = State::Established(Box::new(Established {
+            keys,
+            proposal,
+            _auth: AuthVerified(()),
+        }));
+        sa.timers
+            .set(Timer::RekeyIke, now + soft(self.cfg.ike_lifetime));
+        sa.timers
+            .set(Timer::HardExpire, now + self.cfg.ike_lifetime);
+        sa.arm_dpd(now);
+        sa.arm_child_rekey();
+        self.replaced = true;
+        // The old SA only waits for its DELETE exchange now.
+        self.timers.clear();
+        self.timers.set(Timer::HardExpire, now + OLD_SA_LINGER);
+        self.queued.retain(|r| matches!(r, Request::DeleteIke));
+        self.spawned.push(sa);
+    }
+
+    // ---------------------------------------------------------------- our requests
+
+    /// Queues a request; it is sent when the window is free.
+    pub fn queue(
+        &mut self,
+        now: Instant,
+        r: Request,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) {
+        if !self.queued.contains(&r) {
+            self.queued.push_back(r);
+        }
+        self.pump_with_rng(now, out, rng);
+    }
+
+    /// Sends the next queued request if the window is free.
+    pub fn pump_with_rng(&mut self, now: Instant, out: &mut Output, rng: &mut dyn CryptoRngCore) {
+        while self.outstanding.is_none() && self.is_established() {
+            let Some(r) = self.queued.pop_front() else {
+                return;
+            };
+            if let Err(e) = self.send_queued(now, r, out, rng) {
+                warn!(tunnel = %self.tunnel, error = %e, "could not send request");
+            }
+        }
+    }
+
+    fn send_queued(
+        &mut self,
+        now: Instant,
+        r: Request,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        if self.replaced && r != Request::DeleteIke {
+            return Ok(());
+        }
+        match r {
+            Request::Dpd => {
+                debug!(tunnel = %self.tunnel, "sending liveness check");
+                self.send_request(
+                    now,
+                    ExchangeType::INFORMATIONAL,
+                    &[],
+                    Pending::Dpd,
+                    out,
+                    rng,
+                )
+            }
+            Request::DeleteIke => {
+                let pls = [Pl::Delete {
+                    protocol: Protocol::Ike.id(),
+                    spis: Vec::new(),
+                }];
+                self.send_request(
+                    now,
+                    ExchangeType::INFORMATIONAL,
+                    &pls,
+                    Pending::DeleteIke,
+                    out,
+                    rng,
+                )
+            }
+            Request::DeleteChild { spi_in } => {
+                if !self.children.iter().any(|c| c.info.spi_in == spi_in) {
+                    return Ok(());
+                }
+                let pls = [Pl::Delete {
+                    protocol: Protocol::Esp.id(),
+                    spis: vec![spi_in],
+                }];
+                self.send_request(
+                    now,
+                    ExchangeType::INFORMATIONAL,
+                    &pls,
+                    Pending::DeleteChild { spi_in },
+                    out,
+                    rng,
+                )
+            }
+            Request::RekeyChild { spi_in } => {
+                let Some(old) = self
+                    .children
+                    .iter()
+                    .find(|c| c.info.spi_in == spi_in && !c.rekeyed)
+                else {
+                    return Ok(());
+                };
+                let (local_ts, remote_ts) = (old.info.local_ts.clone(), old.info.remote_ts.clone());
+                // Rekey with the negotiated proposal first (RFC 7296 §2.8 expects the same).
+                let mut esp: Vec<EspProposal> = self.cfg.esp_proposals.clone();
+                let cur = EspProposal {
+                    encr: old.info.encr,
+                    key_bits: old.info.key_bits,
+                    integ: old.info.integ,
+                    esn: old.info.esn,
+                };
+                esp.sort_by_key(|p| *p != cur);
+                let pfs = self.cfg.pfs_group.filter(|g| *g != DhId::NONE);
+                let dh = pfs
+                    .map(|g| DhPrivate::generate(g, rng))
+                    .transpose()
+                    .map_err(|e| Error::ApiMisuse(leak_err(e)))?;
+                let ni = random_bytes(rng, NONCE_LEN);
+                let new_spi_in = random_child_spi(rng);
+                let mut pls = vec![
+                    // RFC 7296 §1.3.3: the SPI we (the exchange initiator) expect inbound.
+                    Pl::Notify {
+                        protocol: Protocol::Esp.id(),
+                        spi: spi_in.to_be_bytes().to_vec(),
+                        ntype: NotifyType::REKEY_SA,
+                        data: Vec::new(),
+                    },
+                    Pl::Sa(esp_offers(&esp, pfs, new_spi_in)),
+                    Pl::Nonce(ni.clone()),
+                ];
+                if let Some(d) = &dh {
+                    pls.push(Pl::Ke {
+                        group: d.group().0,
+                        data: d.public().to_vec(),
+                    });
+                }
+                pls.push(Pl::TsI(local_ts));
+                pls.push(Pl::TsR(remote_ts));
+                debug!(tunnel = %self.tunnel, old = format_args!("{spi_in:08x}"), "rekeying CHILD SA");
+                self.send_request(
+                    now,
+                    ExchangeType::CREATE_CHILD_SA,
+                    &pls,
+                    Pending::RekeyChild {
+                        old_spi_in: spi_in,
+                        new_spi_in,
+                        ni,
+                        dh,
+                        esp,
+                    },
+                    out,
+                    rng,
+                )
+            }
+            Request::RekeyIke => {
+                let Some(proposal) = self.proposal else {
+                    return Ok(());
+                };
+                let mut props = self.cfg.ike_proposals.clone();
+                props.sort_by_key(|p| *p != proposal);
+                let dh = DhPrivate::generate(proposal.dh, rng)
+                    .map_err(|e| Error::ApiMisuse(leak_err(e)))?;
+                let ni = random_bytes(rng, NONCE_LEN);
+                let new_spi_i = random_spi(rng);
+                let pls = [
+                    Pl::Sa(ike_offers(&props, &new_spi_i.to_be_bytes())),
+                    Pl::Nonce(ni.clone()),
+                    Pl::Ke {
+                        group: proposal.dh.0,
+                        data: dh.public().to_vec(),
+                    },
+                ];
+                debug!(tunnel = %self.tunnel, "rekeying IKE SA");
+                self.send_request(
+                    now,
+                    ExchangeType::CREATE_CHILD_SA,
+                    &pls,
+                    Pending::RekeyIke { new_spi_i, ni, dh },
+                    out,
+                    rng,
+                )
+            }
+        }
+    }
+
+    fn header(&self, exchange: ExchangeType, response: bool, msg_id: u32) -> Header {
+        Header::new(
+            IkeSpi(self.spi_i),
+            IkeSpi(self.spi_r),
+            exchange,
+            Flags::new(self.role == Role::Initiator, response),
+            msg_id,
+        )
+    }
+
+    fn send_request(
+        &mut self,
+        now: Instant,
+        exchange: ExchangeType,
+        pls: &[Pl],
+        pending: Pending,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        let msg_id = self.next_request_id;
+        let header = self.header(exchange, false, msg_id);
+        let (first, inner) = encode_inner(pls)?;
+        let from_i = self.role == Role::Initiator;
+        let Some(keys) = self.keys_mut() else {
+            return Err(Error::ApiMisuse("request before keys exist"));
+        };
+        let bytes = keys.seal(&header, first, &inner, from_i, rng);
+        self.next_request_id = msg_id.wrapping_add(1);
+        self.start_request(now, msg_id, bytes, pending, out);
+        Ok(())
+    }
+
+    fn start_request(
+        &mut self,
+        now: Instant,
+        msg_id: u32,
+        bytes: Vec<u8>,
+        pending: Pending,
+        out: &mut Output,
+    ) {
+        self.transmit(bytes.clone(), out);
+        self.outstanding = Some(Outstanding {
+            msg_id,
+            bytes,
+            retransmits: 0,
+            pending,
+        });
+        self.timers
+            .set(Timer::Retransmit, now + self.cfg.retransmit.initial);
+    }
+
+    fn respond(
+        &mut self,
+        exchange: ExchangeType,
+        msg_id: u32,
+        pls: &[Pl],
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        let header = self.header(exchange, true, msg_id);
+        let (first, inner) = encode_inner(pls)?;
+        let from_i = self.role == Role::Initiator;
+        let Some(keys) = self.keys_mut() else {
+            return Err(Error::ApiMisuse("response before keys exist"));
+        };
+        let bytes = keys.seal(&header, first, &inner, from_i, rng);
+        self.last_response = Some((msg_id, bytes.clone()));
+        self.transmit(bytes, out);
+        Ok(())
+    }
+
+    /// Queues a datagram, adding the non-ESP marker on the NAT-T port (RFC 3948 §2.2).
+    fn transmit(&self, bytes: Vec<u8>, out: &mut Output) {
+        let bytes = if self.natt {
+            let mut v = Vec::with_capacity(bytes.len() + 4);
+            v.extend_from_slice(&[0; 4]);
+            v.extend_from_slice(&bytes);
+            v
+        } else {
+            bytes
+        };
+        out.transmits.push_back(Transmit {
+            local: self.local,
+            remote: self.remote,
+            bytes,
+        });
+    }
+
+    // ---------------------------------------------------------------- responses to our requests
+
+    fn on_response(
+        &mut self,
+        now: Instant,
+        msg: &Msg,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        let Some(o) = self.outstanding.take() else {
+            return Ok(());
+        };
+        self.timers.stop(Timer::Retransmit);
+        match o.pending {
+            Pending::Dpd => debug!(tunnel = %self.tunnel, "peer answered the liveness check"),
+            Pending::DeleteIke => {
+                self.close(now, DownReason::LocalDelete, out);
+                return Ok(());
+            }
+            Pending::DeleteChild { spi_in } => {
+                if let Some(pos) = self.children.iter().position(|c| c.info.spi_in == spi_in) {
+                    let c = self.children.remove(pos);
+                    out.events.push_back(Event::ChildDeleted {
+                        tunnel: self.tunnel,
+                        spi_in: c.info.spi_in,
+                        spi_out: c.info.spi_out,
+                    });
+                }
+                self.arm_child_rekey();
+            }
+            Pending::RekeyChild {
+                old_spi_in,
+                new_spi_in,
+                ni,
+                dh,
+                esp,
+            } => {
+                self.on_rekey_child_response(now, msg, old_spi_in, new_spi_in, &ni, dh, &esp, out)?
+            }
+            Pending::RekeyIke { new_spi_i, ni, dh } => {
+                self.on_rekey_ike_response(now, msg, new_spi_i, &ni, dh, out)?
+            }
+            Pending::SaInit | Pending::Auth => {
+                return Err(Error::PeerMisbehaved(
+                    "handshake response after establishment".into(),
+                ));
+            }
+        }
+        self.pump_with_rng(now, out, rng);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_rekey_child_response(
+        &mut self,
+        now: Instant,
+        msg: &Msg,
+        old_spi_in: u32,
+        new_spi_in: u32,
+        ni: &[u8],
+        dh: Option<DhPrivate>,
+        esp: &[EspProposal],
+        out: &mut Output,
+    ) -> Result<(), Error> {
+        let Some(old_idx) = self
+            .children
+            .iter()
+            .position(|c| c.info.spi_in == old_spi_in)
+        else {
+            return Ok(());
+        };
+        if msg.has_notify(NotifyType::TEMPORARY_FAILURE)
+            || msg.has_notify(NotifyType::CHILD_SA_NOT_FOUND)
+        {
+            // The peer is rekeying or deleting it itself (RFC 7296 §2.25); its exchange wins.
+            debug!(tunnel = %self.tunnel, "peer refused our CHILD SA rekey (collision); keeping its result");
+            if let Some((_, _)) = self.children[old_idx].peer_rekey.take() {
+                self.children[old_idx].rekeyed = true;
+            } else {
+                self.timers
+                    .set(Timer::RekeyChild, now + Duration::from_secs(2));
+            }
+            return Ok(());
+        }
+        let nr = msg
+            .nonce()
+            .ok_or_else(|| Error::PeerMisbehaved("CREATE_CHILD_SA response without nonce".into()))?
+            .to_vec();
+        let pfs = self.cfg.pfs_group.filter(|g| *g != DhId::NONE);
+        let g_ir = match (&dh, msg.ke()) {
+            (Some(d), Some((g, ke))) if DhId(g) == d.group() => Some(
+                d.agree(ke)
+                    .map_err(|e| Error::PeerMisbehaved(format!("KE rejected: {e}")))?,
+            ),
+            (Some(_), _) => {
+                return Err(Error::PeerMisbehaved(
+                    "CREATE_CHILD_SA response without matching KE".into(),
+                ));
+            }
+            (None, _) => None,
+        };
+        let Some(keys) = self.keys() else {
+            return Ok(());
+        };
+        let info = match self.complete_child(
+            now,
+            keys,
+            msg,
+            DhRule::Pfs(pfs),
+            g_ir.as_ref().map(|s| s.as_bytes()),
+            new_spi_in,
+            esp,
+            ni,
+            &nr,
+        ) {
+            Ok(i) => i,
+            Err(e) => {
+                warn!(tunnel = %self.tunnel, error = %e, "CHILD SA rekey failed");
+                out.events.push_back(Event::NegotiationFailed {
+                    tunnel: self.tunnel,
+                    error: e,
+                });
+                return Ok(());
+            }
+        };
+        let old = &mut self.children[old_idx];
+        let (old_in, old_out) = (old.info.spi_in, old.info.spi_out);
+        let collision = old.peer_rekey.take();
+        old.rekeyed = true;
+        out.events.push_back(Event::ChildRekeyed {
+            tunnel: self.tunnel,
+            old_spi_in: old_in,
+            old_spi_out: old_out,
+            new: info.clone(),
+        });
+        let new_in = info.spi_in;
+        self.children.push(Child {
+            info,
+            established: now,
+            rekeyed: false,
+            peer_rekey: None,
+        });
+        match collision {
+            Some((_, peer_min)) if lower(ni, &nr) < peer_min.as_slice() => {
+                // RFC 7296 §2.8.1: our exchange holds the lowest nonce, so our new SA is redundant;
+                // the peer (the winner) deletes the old one.
+                info!(tunnel = %self.tunnel, "CHILD SA rekey collision: ours loses, deleting our redundant SA");
+                self.queued
+                    .push_back(Request::DeleteChild { spi_in: new_in });
+            }
+            Some(_) => {
+                info!(tunnel = %self.tunnel, "CHILD SA rekey collision: ours wins");
+                self.queued
+                    .push_back(Request::DeleteChild { spi_in: old_in });
+            }
+            None => {
+                info!(tunnel = %self.tunnel, old = format_args!("{old_in:08x}"), new = format_args!("{new_in:08x}"), "CHILD SA rekeyed");
+                self.queued
+                    .push_back(Request::DeleteChild { spi_in: old_in });
+            }
+        }
+        self.arm_child_rekey();
+        Ok(())
+    }
+
+    fn on_rekey_ike_response(
+        &mut self,
+        now: Instant,
+        msg: &Msg,
+        new_spi_i: u64,
+        ni: &[u8],
+        dh: DhPrivate,
+        _out: &mut Output,
+    ) -> Result<(), Error> {
+        if msg.has_notify(NotifyType::TEMPORARY_FAILURE)
+            || msg.has_notify(NotifyType::NO_PROPOSAL_CHOSEN)
+        {
+            // Collision or refusal: try again a little later (RFC 7296 §2.25).
+            let wait = Duration::from_secs(3 + u64::from(self.spi_i as u8 % 5));
+            debug!(tunnel = %self.tunnel, "IKE rekey refused; retrying in {wait:?}");
+            if !self.replaced {
+                self.timers.set(Timer::RekeyIke, now + wait);
+            }
+            return Ok(());
+        }
+        let offers = msg
+            .sa()
+            .ok_or_else(|| Error::PeerMisbehaved("IKE rekey response without SA".into()))?;
+        let proposal = accepted_ike(&self.cfg.ike_proposals, offers)
+            .ok_or_else(|| Error::PeerMisbehaved("IKE rekey: unexpected proposal".into()))?;
+        let new_spi_r = offers
+            .first()
+            .and_then(|o| <[u8; 8]>::try_from(o.spi.as_slice()).ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| Error::PeerMisbehaved("IKE rekey: bad SPI".into()))?;
+        let nr = msg
+            .nonce()
+            .ok_or_else(|| Error::PeerMisbehaved("IKE rekey response without nonce".into()))?
+            .to_vec();
+        let (g, ke) = msg
+            .ke()
+            .ok_or_else(|| Error::PeerMisbehaved("IKE rekey response without KE".into()))?;
+        if DhId(g) != dh.group() || proposal.dh != dh.group() {
+            return Err(Error::PeerMisbehaved("IKE rekey: KE group mismatch".into()));
+        }
+        let g_ir = dh
+            .agree(ke)
+            .map_err(|e| Error::PeerMisbehaved(format!("KE rejected: {e}")))?;
+        let suite = IkeSuite::new(&proposal).map_err(|e| Error::PeerMisbehaved(e.to_string()))?;
+        let Some(keys) = self.keys() else {
+            return Ok(());
+        };
+        let new_keys =
+            IkeKeys::rekeyed(keys, suite, ni, &nr, g_ir.as_bytes(), new_spi_i, new_spi_r)
+                .map_err(|e| Error::PeerMisbehaved(e.to_string()))?;
+        info!(tunnel = %self.tunnel, new_spi = format_args!("{new_spi_i:016x}"), "IKE SA rekeyed");
+        self.spawn(
+            now,
+            Role::Initiator,
+            new_spi_i,
+            new_spi_r,
+            new_keys,
+            proposal,
+        );
+        // We initiated: we delete the old SA (RFC 7296 §2.18).
+        self.queued.push_back(Request::DeleteIke);
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut Output, rng: &mut dyn CryptoRngCore) {
+        while let Some(t) = self.timers.pop_expired(now) {
+            debug!(tunnel = %self.tunnel, timer = t.name(), state = self.state.name(), "timer fired");
+            match t {
+                Timer::Retransmit => self.on_retransmit_timer(now, out),
+                Timer::Dpd => {
+                    if now.saturating_duration_since(self.last_heard) + Duration::from_millis(1)
+                        >= self.cfg.dpd.map_or(Duration::MAX, |d| d.interval)
+                    {
+                        if let Some(d) = self.cfg.dpd {
+                            if !self.timers.is_set(Timer::DpdTimeout) {
+                                self.timers.set(Timer::DpdTimeout, now + d.timeout);
+                            }
+                        }
+                        if self.outstanding.is_none() {
+                            self.queue(now, Request::Dpd, out, rng);
+                        }
+                    } else {
+                        self.arm_dpd(now);
+                    }
+                }
+                Timer::DpdTimeout => {
+                    let timeout_secs = self.cfg.dpd.map_or(0, |d| d.timeout.as_secs());
+                    warn!(tunnel = %self.tunnel, peer = %self.remote, "peer dead: no reply within {timeout_secs} s");
+                    out.events.push_back(Event::PeerDead {
+                        tunnel: self.tunnel,
+                    });
+                    let e = NegotiationError::PeerDead {
+                        peer: self.remote,
+                        timeout_secs,
+                    };
+                    out.events.push_back(Event::NegotiationFailed {
+                        tunnel: self.tunnel,
+                        error: e.clone(),
+                    });
+                    self.close(now, DownReason::Failed(e), out);
+                }
+                Timer::RekeyIke => {
+                    if self.is_established() && !self.replaced {
+                        self.queue(now, Request::RekeyIke, out, rng);
+                    }
+                }
+                Timer::RekeyChild => {
+                    let due: Vec<u32> = self
+                        .children
+                        .iter()
+                        .filter(|c| !c.rekeyed && c.established + c.info.soft_lifetime <= now)
+                        .map(|c| c.info.spi_in)
+                        .collect();
+                    for spi_in in due {
+                        self.queue(now, Request::RekeyChild { spi_in }, out, rng);
+                    }
+                    self.arm_child_rekey_after(now);
+                }
+                Timer::HardExpire => {
+                    if self.replaced {
+                        debug!(tunnel = %self.tunnel, "old IKE SA removed after rekey");
+                        self.state = State::Closed;
+                    } else {
+                        self.close(
+                            now,
+                            DownReason::Failed(NegotiationError::Protocol(
+                                "IKE SA hard lifetime reached without a rekey".into(),
+                            )),
+                            out,
+                        );
+                    }
+                }
+                Timer::HalfOpenExpire => {
+                    debug!(tunnel = %self.tunnel, "half-open IKE SA expired without IKE_AUTH");
+                    self.state = State::Closed;
+                }
+                Timer::Reinitiate => {}
+            }
+        }
+        self.pump_with_rng(now, out, rng);
+    }
+
+    fn arm_child_rekey_after(&mut self, now: Instant) {
+        // Children whose rekey is queued or in flight are not re-armed until it completes.
+        let next = self
+            .children
+            .iter()
+            .filter(|c| !c.rekeyed && c.established + c.info.soft_lifetime > now)
+            .map(|c| c.established + c.info.soft_lifetime)
+            .min();
+        match next {
+            Some(at) => self.timers.set(Timer::RekeyChild, at),
+            None => self.timers.stop(Timer::RekeyChild),
+        }
+    }
+
+    fn on_retransmit_timer(&mut self, now: Instant, out: &mut Output) {
+        let rc = self.cfg.retransmit;
+        let Some(o) = &mut self.outstanding else {
+            return;
+        };
+        if o.retransmits >= rc.max_retransmits {
+            let exchange = o.pending.exchange_name();
+            let retransmits = o.retransmits;
+            let dpd_running = self.timers.is_set(Timer::DpdTimeout);
+            self.outstanding = None;
+            if self.is_established() {
+                if dpd_running {
+                    // Let the DPD timeout decide.
+                    return;
+                }
+                warn!(tunnel = %self.tunnel, exchange, "no response; peer considered dead");
+                out.events.push_back(Event::PeerDead {
+                    tunnel: self.tunnel,
+                });
+                let e = NegotiationError::PeerDead {
+                    peer: self.remote,
+                    timeout_secs: now.saturating_duration_since(self.last_heard).as_secs(),
+                };
+                out.events.push_back(Event::NegotiationFailed {
+                    tunnel: self.tunnel,
+                    error: e.clone(),
+                });
+                self.close(now, DownReason::Failed(e), out);
+            } else {
+                let e = NegotiationError::NoResponse {
+                    peer: self.remote,
+                    retransmits,
+                    exchange,
+                };
+                warn!(tunnel = %self.tunnel, error = %e, "negotiation failed");
+                self.fail(now, e, out);
+            }
+            return;
+        }
+        o.retransmits += 1;
+        let wait = rc.initial * rc.backoff.saturating_pow(o.retransmits);
+        debug!(tunnel = %self.tunnel, msg_id = o.msg_id, n = o.retransmits, "retransmitting {}", o.pending.exchange_name());
+        let bytes = o.bytes.clone();
+        self.transmit(bytes, out);
+        self.timers.set(Timer::Retransmit, now + wait);
+    }
+
+    // ---------------------------------------------------------------- teardown
+
+    /// Fails the negotiation (not yet established) with an explained error.
+    pub fn fail(&mut self, now: Instant, e: NegotiationError, out: &mut Output) {
+        out.events.push_back(Event::NegotiationFailed {
+            tunnel: self.tunnel,
+            error: e.clone(),
+        });
+        self.close(now, DownReason::Failed(e), out);
+    }
+
+    /// Closes the SA: CHILD SAs deleted, `IkeDown` emitted if it was up.
+    pub fn close(&mut self, _now: Instant, reason: DownReason, out: &mut Output) {
+        if self.is_closed() {
+            return;
+        }
+        let was_up = self.is_established();
+        self.close_children(out);
+        self.state = State::Closed;
+        self.timers.clear();
+        self.outstanding = None;
+        self.queued.clear();
+        if was_up && !self.replaced {
+            info!(tunnel = %self.tunnel, ?reason, "IKE SA down");
+            out.events.push_back(Event::IkeDown {
+                tunnel: self.tunnel,
+                reason,
+            });
+        }
+    }
+
+    fn close_children(&mut self, out: &mut Output) {
+        for c in self.children.drain(..) {
+            out.events.push_back(Event::ChildDeleted {
+                tunnel: self.tunnel,
+                spi_in: c.info.spi_in,
+                spi_out: c.info.spi_out,
+            });
+        }
+    }
+
+    /// Handles an error raised while handling a message: pre-establishment negotiation errors
+    /// fail the SA; everything else is logged and the message dropped.
+    pub fn on_error(&mut self, now: Instant, e: Error, out: &mut Output) {
+        match e {
+            Error::PeerIncompatible(n) if !self.is_established() => {
+                warn!(tunnel = %self.tunnel, error = %n, "negotiation failed");
+                self.fail(now, n, out);
+            }
+            Error::PeerMisbehaved(m)
+                if !self.is_established() && !matches!(self.state, State::ExpectAuthRequest(_)) =>
+            {
+                warn!(tunnel = %self.tunnel, error = %m, "negotiation failed: peer misbehaved");
+                self.fail(now, NegotiationError::Protocol(m), out);
+            }
+            other => debug!(tunnel = %self.tunnel, error = %other, "message dropped"),
+        }
+    }
+}
+
+/// Verifies the peer's AUTH payload (shared key MIC, RFC 7296 §2.15) — the only maker of
+/// [`AuthVerified`].
+#[allow(clippy::too_many_arguments)]
+fn verify_auth(
+    keys: &IkeKeys,
+    psk: &[u8],
+    of_initiator: bool,
+    real_message: &[u8],
+    nonce: &[u8],
+    id_type: u8,
+    id_data: &[u8],
+    msg: &Msg,
+) -> Result<AuthVerified, ()> {
+    let (method, data) = msg.auth().ok_or(())?;
+    if method != 2 {
+        return Err(());
+    }
+    let expected = keys.psk_auth(psk, of_initiator, real_message, nonce, id_type, id_data);
+    if expected.ct_eq(data) {
+        Ok(AuthVerified(()))
+    } else {
+        Err(())
+    }
+}
+
+fn describe_id(id: Option<Identity>, id_type: u8, data: &[u8]) -> String {
+    match id {
+        Some(id) => id.to_string(),
+        None => format!("(ID type {id_type}, {} bytes)", data.len()),
+    }
+}
+
+fn esp_text(cfg: &TunnelConfig, rule: DhRule) -> String {
+    match rule {
+        DhRule::Ignore => cfg
+            .esp_proposals
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        DhRule::Pfs(_) => cfg.esp_proposals_text(),
+    }
+}
+
+/// Soft lifetime: rekey at 90 % of the hard lifetime.
+fn soft(hard: Duration) -> Duration {
+    hard.mul_f64(0.9)
+}
+
+fn leak_err(_e: dualsec_crypto::CryptoError) -> &'static str {
+    "DH group of the configuration is not supported"
+}

@@ -127,6 +127,12 @@ impl Netns {
         Process::spawn(self.clone(), name, c)
     }
 
+    /// Starts a command built with [`Netns::command`] (with extra env, cwd …) in the background,
+    /// with the same log capture and kill-on-drop as [`Netns::spawn`].
+    pub fn spawn_command(&self, name: &str, command: Command) -> Result<Process> {
+        Process::spawn(self.clone(), name, command)
+    }
+
     /// `ip -n NAME args…`.
     pub fn ip(&self, args: &[&str]) -> Result<String> {
         let mut c = Command::new("ip");

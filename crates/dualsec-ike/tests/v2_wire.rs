@@ -6,6 +6,8 @@
 //! `IkeDeletePayloadTest.java`): an IKE_SA_INIT request, an IKE_AUTH request with its decrypted
 //! padded plaintext, an IKE_AUTH response fragment (SKF) and an empty INFORMATIONAL response.
 
+#![allow(clippy::unwrap_used)] // tests unwrap what they just built or asserted
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use dualsec_ike::v2::wire::*;

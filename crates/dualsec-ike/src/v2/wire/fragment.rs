@@ -122,7 +122,7 @@ pub enum FragmentError {
     StaleTotal { total: u16, current: u16 },
     #[error("fragment number {number} out of range 1..={total}")]
     BadNumber { number: u16, total: u16 },
-    /// Fragment 1 must name the first inner payload; the others must carry NONE (RFC 7383 §2.5).
+    /// Fragments other than the first must carry Next Payload NONE (RFC 7383 §2.5).
     #[error("fragment {number} has an invalid Next Payload {next:?}")]
     BadNextPayload { number: u16, next: PayloadType },
     #[error("total of {total} fragments exceeds the limit {max}")]
@@ -184,12 +184,8 @@ impl Reassembly {
                 max: self.limits.max_fragments,
             });
         }
-        let next_ok = if fragment_number == 1 {
-            next_payload != PayloadType::NONE
-        } else {
-            next_payload == PayloadType::NONE
-        };
-        if !next_ok {
+        // Fragment 1 carries the first inner type (NONE for an empty chain); others NONE.
+        if fragment_number != 1 && next_payload != PayloadType::NONE {
             return Err(FragmentError::BadNextPayload {
                 number: fragment_number,
                 next: next_payload,

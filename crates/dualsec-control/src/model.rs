@@ -1,0 +1,553 @@
+//! The desired-state resources (what the user asked) and the observed-state records (what the
+//! tunnels do). Desired state is written only by the service layer after validation; observed
+//! state only by the engine, through [`crate::store::Tx`].
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CustomerGatewayId, RouteEntryId, TunnelId, VpnConnectionId, VpnGatewayId};
+use crate::values::{
+    Asn, AuthAlg, BgpStatus, ConnectionState, DhGroup, EncAlg, GatewayStatus, IkeIdentity,
+    IkeMode, IkeVersion, IpsecPfs, Lifetime, NegotiationStatus, NetworkType, PbrPriority, Psk,
+    RouteState, RouteWeight, Tag, TunnelCidr, TunnelRole, TunnelState,
+};
+
+/// An availability zone name of the gateway host's public-IP pool (e.g. `zone-a`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ZoneId(pub String);
+
+impl std::fmt::Display for ZoneId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One address of the host's public-IP pool (`serve --public-ip zone=ip`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolAddress {
+    /// Zone the address lives in (its uplink).
+    pub zone: ZoneId,
+    /// The address.
+    pub ip: Ipv4Addr,
+    /// The gateway holding it, if allocated.
+    pub allocated_to: Option<VpnGatewayId>,
+}
+
+/// Tunnel position within a connection. The role follows from it and nothing else (R-HA-1, R-HA-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TunnelIndex {
+    /// Tunnel 1: uses the gateway's IP 1, always master.
+    One,
+    /// Tunnel 2: uses the gateway's IP 2, always backup.
+    Two,
+}
+
+impl TunnelIndex {
+    /// Both indexes in order.
+    pub const BOTH: [TunnelIndex; 2] = [TunnelIndex::One, TunnelIndex::Two];
+
+    /// The fixed role (R-HA-2).
+    pub fn role(self) -> TunnelRole {
+        match self {
+            TunnelIndex::One => TunnelRole::Master,
+            TunnelIndex::Two => TunnelRole::Backup,
+        }
+    }
+
+    /// 1 or 2 (the `N` of `TunnelOptionsSpecification.N`, `TunnelIndex` in responses).
+    pub fn number(self) -> u8 {
+        match self {
+            TunnelIndex::One => 1,
+            TunnelIndex::Two => 2,
+        }
+    }
+
+    /// 0 or 1, for arrays.
+    pub fn slot(self) -> usize {
+        self.number() as usize - 1
+    }
+}
+
+/// Zone redundancy of a gateway (R-HA-4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Redundancy {
+    /// IP 1 and IP 2 are in different zones: zone and link redundancy.
+    ZoneAndLink,
+    /// Both IPs in one zone (the pool has a single zone with two free addresses): link redundancy
+    /// only; a zone failure takes both tunnels down.
+    LinkOnly,
+}
+
+impl Redundancy {
+    /// A sentence for status displays (R-HA-4, R-HA-5).
+    pub fn note(self) -> &'static str {
+        match self {
+            Redundancy::ZoneAndLink => {
+                "zone and link redundancy: tunnel 1 and tunnel 2 use public IPs in different zones"
+            }
+            Redundancy::LinkOnly => {
+                "link redundancy only: both public IPs are in one zone, so a zone failure takes both tunnels down"
+            }
+        }
+    }
+}
+
+/// A public IP of a gateway with its zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayAddress {
+    /// The address.
+    pub ip: Ipv4Addr,
+    /// Its zone.
+    pub zone: ZoneId,
+}
+
+/// A VPN gateway: two public IPs (IP 1 for every tunnel 1, IP 2 for every tunnel 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpnGateway {
+    /// `vpn-…`
+    pub id: VpnGatewayId,
+    /// Display name (defaults to the id).
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// VPC the gateway serves (free-form here; recorded for API compatibility).
+    pub vpc_id: String,
+    /// vSwitch of IP 1 (recorded only).
+    pub vswitch_id: Option<String>,
+    /// vSwitch of IP 2 (recorded only).
+    pub disaster_recovery_vswitch_id: Option<String>,
+    /// Bandwidth spec, Mbit/s.
+    pub bandwidth_mbps: u32,
+    /// Public or private.
+    pub network_type: NetworkType,
+    /// IPsec-VPN enabled (always true in dualsec).
+    pub enable_ipsec: bool,
+    /// Route auto-propagation to the VPC system table.
+    pub auto_propagate: bool,
+    /// `active` when idle, `updating` while a connection change is pending.
+    pub status: GatewayStatus,
+    /// `[IP 1, IP 2]` (`InternetIp`, `DisasterRecoveryInternetIp`).
+    pub addresses: [GatewayAddress; 2],
+    /// Resource group (recorded only).
+    pub resource_group_id: Option<String>,
+    /// Tags.
+    pub tags: Vec<Tag>,
+    /// Creation time, epoch milliseconds.
+    pub create_time_ms: u64,
+}
+
+impl VpnGateway {
+    /// Zone redundancy (R-HA-4).
+    pub fn redundancy(&self) -> Redundancy {
+        if self.addresses[0].zone == self.addresses[1].zone {
+            Redundancy::LinkOnly
+        } else {
+            Redundancy::ZoneAndLink
+        }
+    }
+
+    /// The public IP tunnel `index` uses (R-HA-1).
+    pub fn address(&self, index: TunnelIndex) -> &GatewayAddress {
+        &self.addresses[index.slot()]
+    }
+}
+
+/// A customer gateway: the on-premises device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerGateway {
+    /// `cgw-…`
+    pub id: CustomerGatewayId,
+    /// Display name.
+    pub name: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// The device's static IP.
+    pub ip_address: Ipv4Addr,
+    /// The device's BGP ASN; needed for BGP (R-BGP-1).
+    pub asn: Option<Asn>,
+    /// BGP MD5 authentication key (RFC 2385).
+    pub auth_key: Option<String>,
+    /// Resource group (recorded only).
+    pub resource_group_id: Option<String>,
+    /// Tags.
+    pub tags: Vec<Tag>,
+    /// Creation time, epoch milliseconds.
+    pub create_time_ms: u64,
+}
+
+/// Phase-1 settings of a tunnel (R-TUN-3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IkeConfig {
+    /// Pre-shared key (R-TUN-2).
+    pub psk: Psk,
+    /// `ikev1` | `ikev2`.
+    pub version: IkeVersion,
+    /// `main` | `aggressive` (IKEv1 only).
+    pub mode: IkeMode,
+    /// Encryption.
+    pub enc_alg: EncAlg,
+    /// Integrity (and PRF).
+    pub auth_alg: AuthAlg,
+    /// DH group.
+    pub dh_group: DhGroup,
+    /// IKE SA lifetime.
+    pub lifetime: Lifetime,
+    /// Our identity; `None` = the tunnel's public IP.
+    pub local_id: Option<IkeIdentity>,
+    /// The peer's identity; `None` = the customer gateway's IP.
+    pub remote_id: Option<IkeIdentity>,
+}
+
+/// Phase-2 settings of a tunnel (R-TUN-4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpsecConfig {
+    /// Encryption.
+    pub enc_alg: EncAlg,
+    /// Integrity.
+    pub auth_alg: AuthAlg,
+    /// PFS group or disabled.
+    pub pfs: IpsecPfs,
+    /// CHILD/IPsec SA lifetime.
+    pub lifetime: Lifetime,
+}
+
+/// BGP settings of a tunnel (R-BGP-2..4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TunnelBgpConfig {
+    /// Gateway-side ASN (same on both tunnels, R-BGP-2).
+    pub local_asn: Asn,
+    /// The /30 of the session (R-BGP-3).
+    pub tunnel_cidr: TunnelCidr,
+    /// Our address inside `tunnel_cidr` (R-BGP-4).
+    pub local_bgp_ip: Ipv4Addr,
+}
+
+impl TunnelBgpConfig {
+    /// The peer's address: the other usable address of the /30.
+    pub fn peer_bgp_ip(&self) -> Ipv4Addr {
+        let [a, b] = self.tunnel_cidr.hosts();
+        if self.local_bgp_ip == a { b } else { a }
+    }
+}
+
+/// One of the two tunnels of a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tunnel {
+    /// `tun-…`
+    pub id: TunnelId,
+    /// Position; fixes the role and the gateway IP (R-HA-1, R-HA-2).
+    pub index: TunnelIndex,
+    /// The peer device of this tunnel (R-TUN-1).
+    pub customer_gateway_id: CustomerGatewayId,
+    /// Phase 1.
+    pub ike: IkeConfig,
+    /// Phase 2.
+    pub ipsec: IpsecConfig,
+    /// Dead peer detection (R-TUN-5), default on.
+    pub enable_dpd: bool,
+    /// NAT traversal (R-TUN-6), default on.
+    pub enable_nat_traversal: bool,
+    /// BGP settings; used when the connection's `enable_tunnels_bgp` is on.
+    pub bgp: Option<TunnelBgpConfig>,
+    /// Configuration state.
+    pub state: TunnelState,
+}
+
+impl Tunnel {
+    /// The fixed role (R-HA-2).
+    pub fn role(&self) -> TunnelRole {
+        self.index.role()
+    }
+
+    /// The effective `LocalId`: configured, else the tunnel's public IP (R-TUN-3).
+    pub fn effective_local_id(&self, gateway: &VpnGateway) -> IkeIdentity {
+        self.ike
+            .local_id
+            .clone()
+            .unwrap_or(IkeIdentity::Ip(gateway.address(self.index).ip))
+    }
+
+    /// The effective `RemoteId`: configured, else the customer gateway's IP (R-TUN-3).
+    pub fn effective_remote_id(&self, cgw: &CustomerGateway) -> IkeIdentity {
+        self.ike
+            .remote_id
+            .clone()
+            .unwrap_or(IkeIdentity::Ip(cgw.ip_address))
+    }
+}
+
+/// Routing mode (R-CONN-2), derived from the CIDRs like the provider does: both sides exactly
+/// `0.0.0.0/0` ⇒ destination routing; anything else ⇒ interesting-traffic (protected data flows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoutingMode {
+    /// Forward by destination; routes from BGP or static destination routes.
+    Destination,
+    /// Forward by source and destination; policy routes generated from local × remote CIDRs.
+    InterestingTraffic,
+}
+
+/// An IPsec connection with exactly two tunnels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpnConnection {
+    /// `vco-…`
+    pub id: VpnConnectionId,
+    /// Bound gateway; never changes (R-CONN-4).
+    pub gateway_id: VpnGatewayId,
+    /// Display name (defaults to the id).
+    pub name: String,
+    /// VPC-side CIDRs.
+    pub local_subnets: Vec<Ipv4Net>,
+    /// IDC-side CIDRs.
+    pub remote_subnets: Vec<Ipv4Net>,
+    /// Negotiate at once (true) or on traffic (false) (R-CONN-3).
+    pub effect_immediately: bool,
+    /// Publish generated routes automatically.
+    pub auto_config_route: bool,
+    /// BGP on both tunnels (R-BGP-1, R-BGP-5).
+    pub enable_tunnels_bgp: bool,
+    /// Association state (`init`/`updating` while pending, then `active`).
+    pub state: ConnectionState,
+    /// `[tunnel 1 (master), tunnel 2 (backup)]`.
+    pub tunnels: [Tunnel; 2],
+    /// Resource group (recorded only).
+    pub resource_group_id: Option<String>,
+    /// Tags.
+    pub tags: Vec<Tag>,
+    /// Creation time, epoch milliseconds.
+    pub create_time_ms: u64,
+}
+
+impl VpnConnection {
+    /// Derived routing mode (R-CONN-2).
+    pub fn routing_mode(&self) -> RoutingMode {
+        let any = Ipv4Net::default();
+        if self.local_subnets == [any] && self.remote_subnets == [any] {
+            RoutingMode::Destination
+        } else {
+            RoutingMode::InterestingTraffic
+        }
+    }
+
+    /// The tunnel at `index`.
+    pub fn tunnel(&self, index: TunnelIndex) -> &Tunnel {
+        &self.tunnels[index.slot()]
+    }
+
+    /// The tunnel with id `id`.
+    pub fn tunnel_by_id(&self, id: &TunnelId) -> Option<&Tunnel> {
+        self.tunnels.iter().find(|t| &t.id == id)
+    }
+}
+
+/// Where a policy route came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RouteOrigin {
+    /// Created by CreateVpnPbrRouteEntry / CreateVpnRouteEntry.
+    User,
+    /// Generated from a connection's local × remote CIDRs (R-CONN-2); follows the connection.
+    Connection,
+}
+
+/// A destination-based route entry of a gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpnRouteEntry {
+    /// Ours, `vre-…`.
+    pub id: RouteEntryId,
+    /// Owning gateway.
+    pub gateway_id: VpnGatewayId,
+    /// Destination CIDR.
+    pub route_dest: Ipv4Net,
+    /// Next hop: a connection of the gateway.
+    pub next_hop: VpnConnectionId,
+    /// 100 or 0 (ignored for dual-tunnel gateways, kept for compatibility).
+    pub weight: RouteWeight,
+    /// Published to the VPC table or not.
+    pub state: RouteState,
+    /// Free text.
+    pub description: Option<String>,
+    /// Creation time, epoch milliseconds.
+    pub create_time_ms: u64,
+}
+
+/// A policy-based route entry of a gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpnPbrRouteEntry {
+    /// Ours, `vre-…`.
+    pub id: RouteEntryId,
+    /// Owning gateway.
+    pub gateway_id: VpnGatewayId,
+    /// Source CIDR (VPC side).
+    pub route_source: Ipv4Net,
+    /// Destination CIDR (IDC side).
+    pub route_dest: Ipv4Net,
+    /// Next hop: a connection of the gateway.
+    pub next_hop: VpnConnectionId,
+    /// 100 or 0.
+    pub weight: RouteWeight,
+    /// 1..100, smaller wins.
+    pub priority: PbrPriority,
+    /// Published or not.
+    pub state: RouteState,
+    /// User-made or generated from a connection.
+    pub origin: RouteOrigin,
+    /// Free text.
+    pub description: Option<String>,
+    /// Creation time, epoch milliseconds.
+    pub create_time_ms: u64,
+}
+
+/// Why a tunnel failed to negotiate (R-DIAG-1: the product tells which).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NegotiationFailure {
+    /// Authentication failed: the PSKs differ.
+    PskMismatch,
+    /// No proposal chosen: IKE/IPsec parameters differ (detail says which).
+    ProposalMismatch {
+        /// What did not match.
+        detail: String,
+    },
+    /// No answer on UDP 500/4500: the peer is unreachable or the path blocks IKE.
+    PeerUnreachable,
+    /// Identities do not match.
+    IdentityMismatch {
+        /// What did not match.
+        detail: String,
+    },
+    /// Anything else, as text.
+    Other {
+        /// Description.
+        detail: String,
+    },
+}
+
+/// Traffic counters of a tunnel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TunnelCounters {
+    /// Bytes received (inner).
+    pub bytes_in: u64,
+    /// Bytes sent (inner).
+    pub bytes_out: u64,
+    /// Packets received.
+    pub packets_in: u64,
+    /// Packets sent.
+    pub packets_out: u64,
+}
+
+/// Observed state of one tunnel, written by the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TunnelObserved {
+    /// The tunnel.
+    pub tunnel_id: TunnelId,
+    /// Its connection.
+    pub connection_id: VpnConnectionId,
+    /// Negotiation status; starts `ike_sa_not_established`.
+    pub status: NegotiationStatus,
+    /// The last negotiation failure, cleared on success.
+    pub last_error: Option<NegotiationFailure>,
+    /// True for the tunnel that carries the connection's traffic right now (R-HA-3).
+    pub carries_traffic: bool,
+    /// BGP session status when BGP is on.
+    pub bgp_status: Option<BgpStatus>,
+    /// Counters.
+    pub counters: TunnelCounters,
+    /// When this record was last written, epoch milliseconds.
+    pub updated_ms: u64,
+}
+
+impl TunnelObserved {
+    /// The initial observed state of a new tunnel.
+    pub fn initial(tunnel_id: TunnelId, connection_id: VpnConnectionId, now_ms: u64) -> Self {
+        TunnelObserved {
+            tunnel_id,
+            connection_id,
+            status: NegotiationStatus::IkeSaNotEstablished,
+            last_error: None,
+            carries_traffic: false,
+            bgp_status: None,
+            counters: TunnelCounters::default(),
+            updated_ms: now_ms,
+        }
+    }
+}
+
+/// One line of a connection's event log (DescribeVpnConnectionLogs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionEvent {
+    /// Sequence number assigned by the store (0 when not stored yet).
+    pub seq: u64,
+    /// The connection.
+    pub connection_id: VpnConnectionId,
+    /// The tunnel, when the event is about one.
+    pub tunnel_id: Option<TunnelId>,
+    /// Epoch milliseconds.
+    pub time_ms: u64,
+    /// The line.
+    pub message: String,
+}
+
+/// What a pending operation applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OperationKind {
+    /// CreateVpnConnection.
+    CreateConnection,
+    /// ModifyVpnConnectionAttribute.
+    ModifyConnection,
+    /// ModifyTunnelAttribute.
+    ModifyTunnel,
+    /// DeleteVpnConnection.
+    DeleteConnection,
+}
+
+/// An accepted change the gateway is still applying (api-reference §5.2). While one exists the
+/// gateway is `updating` and further connection changes get `VpnGateway.Configuring`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingOperation {
+    /// The gateway being configured (one pending operation per gateway at most).
+    pub gateway_id: VpnGatewayId,
+    /// The connection concerned.
+    pub connection_id: VpnConnectionId,
+    /// What is being applied.
+    pub kind: OperationKind,
+    /// When it was accepted, epoch milliseconds.
+    pub accepted_ms: u64,
+    /// Earliest completion time for the timer-driven completion mode, epoch milliseconds.
+    pub due_ms: u64,
+}
+
+/// An API access key (for request signatures).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessKey {
+    /// `AccessKeyId`.
+    pub id: String,
+    /// `AccessKeySecret`.
+    pub secret: String,
+    /// Creation time, epoch milliseconds.
+    pub create_time_ms: u64,
+}
+
+impl std::fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A remembered idempotent request (`ClientToken`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientTokenRecord {
+    /// The action name.
+    pub action: String,
+    /// The token.
+    pub token: String,
+    /// Canonical JSON of the request (to detect a reused token with other parameters).
+    pub request: String,
+    /// Canonical JSON of the result returned.
+    pub result: String,
+    /// When first seen, epoch milliseconds.
+    pub create_time_ms: u64,
+}

@@ -14,7 +14,7 @@
 //!   measurement.
 //! - [`capture`]: dumpcap capture in a namespace and `tshark` analysis (IKE/ESP counts,
 //!   malformed packets).
-//! - [`Topology`]: the standard topology (vpc ─ gw ═ two uplinks ═ inet ─ [nat] ─ cgw ─ idc)
+//! - [`Topology`]: the standard topology (vpc ─ gw ═ two uplinks ═ inet ─ (nat) ─ cgw ─ idc)
 //!   with uplink cuts and per-IP drop faults; see [`topology`] for the address plan.
 //!
 //! Tests need root and the tools they use; call [`require`] first. It returns `false` (and

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::netns::Netns;
-use crate::process::{Process, wait_until};
+use crate::process::Process;
 
 /// Result of [`ping`].
 #[derive(Clone, Debug, PartialEq)]
@@ -108,10 +108,17 @@ impl Iperf3Server {
             "iperf3",
             ["-s", "-1", "--forceflush", "-p", &port.to_string()],
         )?;
-        wait_until("iperf3 server to listen", Duration::from_secs(5), || {
-            process.stdout().contains("listening")
-        })?;
-        process.ensure_running()?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !process.stdout().contains("listening") {
+            process.ensure_running()?;
+            if std::time::Instant::now() > deadline {
+                return Err(Error::Timeout {
+                    what: "iperf3 server to listen".into(),
+                    after: Duration::from_secs(5),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         Ok(Self { process, port })
     }
 
@@ -238,7 +245,7 @@ impl UdpStreamReceiver {
     ) -> Result<Self> {
         let script = ns.dir().join("udpseq.py");
         crate::charon::write(&script, UDPSEQ)?;
-        let process = ns.spawn(
+        let mut process = ns.spawn(
             &format!("udpseq-recv-{port}"),
             "python3",
             [
@@ -251,10 +258,36 @@ impl UdpStreamReceiver {
                 (gap_threshold.as_secs_f64() * 1000.0).to_string(),
             ],
         )?;
-        wait_until("UDP stream receiver", Duration::from_secs(5), || {
-            process.stdout().starts_with("ready")
-        })?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !process.stdout().starts_with("ready") {
+            // Fail fast (with its stderr in the log) if the receiver died, e.g. port in use.
+            process.ensure_running()?;
+            if std::time::Instant::now() > deadline {
+                return Err(Error::Timeout {
+                    what: "UDP stream receiver".into(),
+                    after: Duration::from_secs(5),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         Ok(Self { process })
+    }
+
+    /// Waits until the first datagram has arrived (so a fault injected now falls inside the
+    /// stream, not before its start).
+    pub fn wait_receiving(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = std::time::Instant::now() + timeout;
+        while !self.process.stdout().contains("receiving") {
+            self.process.ensure_running()?;
+            if std::time::Instant::now() > deadline {
+                return Err(Error::Timeout {
+                    what: "first datagram of the UDP stream".into(),
+                    after: timeout,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
     }
 
     /// Waits for the receiver to exit (idle or max time) and returns its report.

@@ -2,7 +2,8 @@
 """Sequence-numbered UDP stream for outage measurement (dualsec-testbed).
 
 send DST PORT COUNT INTERVAL_MS SIZE   -> prints {"sent": n}
-recv BIND PORT IDLE_EXIT_S MAX_S GAP_MS -> prints "ready", then a JSON report on exit
+recv BIND PORT IDLE_EXIT_S MAX_S GAP_MS -> prints "ready", "receiving" at the first packet,
+                                           then a JSON report on exit
 """
 import json, socket, struct, sys, time
 
@@ -66,6 +67,8 @@ def recv(bind, port, idle_exit, max_s, gap_ms):
         if seq in seen:
             dup += 1
             continue
+        if not seen:
+            print("receiving", flush=True)
         seen.add(seq)
         if seq < max_seq:
             reordered += 1

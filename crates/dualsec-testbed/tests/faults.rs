@@ -127,7 +127,7 @@ fn udp_stream_measures_an_outage_made_by_a_drop_fault() {
         return;
     }
     let topo = Topology::build(&TopologyOptions::default()).unwrap();
-    let rx = UdpStreamReceiver::start(
+    let mut rx = UdpStreamReceiver::start(
         &topo.cgw,
         CGW_PUBLIC,
         5000,
@@ -140,7 +140,8 @@ fn udp_stream_measures_an_outage_made_by_a_drop_fault() {
     let sender = std::thread::spawn(move || {
         traffic::udp_stream_send(&gw, CGW_PUBLIC, 5000, 1500, Duration::from_millis(1), 64)
     });
-    std::thread::sleep(Duration::from_millis(400));
+    rx.wait_receiving(Duration::from_secs(5)).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
     let rule = topo.block(Uplink::Az1, Direction::FromGateway).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let dropped = rule.dropped_packets().unwrap();

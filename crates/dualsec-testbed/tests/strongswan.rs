@@ -160,3 +160,46 @@ fn strongswan_pair_through_nat_uses_udp_4500() {
     let observed = tunnel_through(true);
     assert_gone(&observed);
 }
+
+/// IKEv1 aggressive mode with PSK (the product offers it; strongSwan refuses it as responder
+/// unless told otherwise): the `aggressive_mode_psk` option works and quick mode installs the SA.
+#[test]
+fn strongswan_pair_ikev1_aggressive_mode_psk() {
+    if !dualsec_testbed::require(TOOLS) {
+        return;
+    }
+    let topo = Topology::build(&TopologyOptions::default()).unwrap();
+    let mut gw_conn = topo.gw_connection(Uplink::Az1);
+    gw_conn.version = 1;
+    gw_conn.aggressive = true;
+    let opts = CharonOptions {
+        aggressive_mode_psk: true,
+        ..CharonOptions::default()
+    };
+    let cgw = Charon::start(&topo.cgw, &opts).unwrap();
+    cgw.load(&topo.cgw_connection(&gw_conn).render()).unwrap();
+    {
+        // Without the option the responder refuses aggressive mode PSK.
+        let strict = Charon::start(&topo.gw, &CharonOptions::default()).unwrap();
+        strict.load(&gw_conn.render()).unwrap();
+        assert!(cgw.initiate_child("net", Duration::from_secs(3)).is_err());
+        assert!(
+            strict.log().contains("Aggressive Mode PSK disabled"),
+            "{}",
+            strict.log()
+        );
+    }
+    let gw = Charon::start(&topo.gw, &opts).unwrap();
+    gw.load(&gw_conn.render()).unwrap();
+    cgw.initiate_child("net", T).unwrap();
+    let (ike, child) = gw.wait_child_installed("net", T).unwrap();
+    assert_eq!(ike.version, 1);
+    assert_eq!(child.local_ts, ["198.18.1.0/24"]);
+    let log = gw.log();
+    assert!(
+        log.contains("Aggressive Mode"),
+        "responder log lacks aggressive mode"
+    );
+    let there = traffic::ping(&topo.vpc, IDC_HOST, 3, Duration::from_millis(50)).unwrap();
+    assert_eq!(there.received, 3, "{there:?}");
+}

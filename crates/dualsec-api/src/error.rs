@@ -153,6 +153,19 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The one mapping from control's error to the wire: code, message and status come from
+/// `dualsec_control` (which owns them); server-side failures are logged here with their detail and
+/// answered with a fixed message.
+impl From<dualsec_control::ControlError> for ApiError {
+    fn from(e: dualsec_control::ControlError) -> Self {
+        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if e.is_server_fault() {
+            tracing::error!(error = ?e, "control plane failure");
+        }
+        Self::new(status, e.code(), e.message())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,307 @@
+//! Model → provider JSON, with the exact nesting and JSON types of the SDK models (api-reference §3,
+//! §6, §8 item 7): `Tags.Tag[]` (but `Tag.Tag[]` in DescribeVpnConnections), strings for the
+//! Describe* tunnel fields (`EnableDpd`, `IkeLifetime`, `LocalAsn` …), numbers and booleans in the
+//! Modify* responses, `CreateTime` in epoch milliseconds.
+
+use dualsec_control::model::{CustomerGateway, VpnPbrRouteEntry, VpnRouteEntry};
+use dualsec_control::requests::{Page, TunnelView, VpnConnectionView, VpnGatewayView};
+use dualsec_control::values::{Tag, join_subnets};
+use serde_json::{Map, Value, json};
+
+/// `{"Tag":[{"Key","Value"}]}` — wrapped in `Tags` or `Tag` by the caller.
+pub fn tag_list(tags: &[Tag]) -> Value {
+    json!({"Tag": tags.iter().map(|t| json!({"Key": t.key, "Value": t.value})).collect::<Vec<_>>()})
+}
+
+/// Paging fields of a list response.
+pub fn page_fields<T>(p: &Page<T>) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("TotalCount".into(), json!(p.total_count));
+    m.insert("PageNumber".into(), json!(p.page_number));
+    m.insert("PageSize".into(), json!(p.page_size));
+    m
+}
+
+/// A gateway as DescribeVpnGateway(s) shows it.
+pub fn gateway(v: &VpnGatewayView) -> Value {
+    let g = &v.gateway;
+    let spec = g.bandwidth_mbps.to_string();
+    json!({
+        "VpnGatewayId": g.id.to_string(),
+        "Name": g.name,
+        "Description": g.description.clone().unwrap_or_default(),
+        "VpcId": g.vpc_id,
+        "VSwitchId": g.vswitch_id.clone().unwrap_or_default(),
+        "DisasterRecoveryVSwitchId": g.disaster_recovery_vswitch_id.clone().unwrap_or_default(),
+        "InternetIp": g.addresses[0].ip.to_string(),
+        "DisasterRecoveryInternetIp": g.addresses[1].ip.to_string(),
+        "SslVpnInternetIp": "",
+        "Status": g.status.as_str(),
+        "BusinessStatus": "Normal",
+        "ChargeType": "POSTPAY",
+        "CreateTime": g.create_time_ms,
+        "EndTime": 0,
+        "Spec": format!("{spec}M"),
+        "NetworkType": g.network_type.as_str(),
+        "IpsecVpn": if g.enable_ipsec { "enable" } else { "disable" },
+        "SslVpn": "disable",
+        "SslMaxConnections": 0,
+        "EnableBgp": v.bgp_in_use,
+        "AutoPropagate": g.auto_propagate,
+        "GatewayType": "Enhanced.SiteToSite",
+        "VpnType": "Normal",
+        "ResourceGroupId": g.resource_group_id.clone().unwrap_or_default(),
+        "Tag": "",
+        "Tags": tag_list(&g.tags),
+        "EniInstanceIds": {"EniInstanceId": []},
+        // dualsec extension (ignored by SDKs): zones of IP 1/IP 2 and the redundancy note (R-HA-4).
+        "ZoneRedundancy": v.redundancy.note(),
+        "InternetIpZone": g.addresses[0].zone.to_string(),
+        "DisasterRecoveryInternetIpZone": g.addresses[1].zone.to_string(),
+    })
+}
+
+/// A customer gateway (DescribeCustomerGateway(s)); `Asn` is an integer, absent when unset.
+pub fn customer_gateway(c: &CustomerGateway) -> Value {
+    let mut v = json!({
+        "CustomerGatewayId": c.id.to_string(),
+        "Name": c.name.clone().unwrap_or_default(),
+        "Description": c.description.clone().unwrap_or_default(),
+        "IpAddress": c.ip_address.to_string(),
+        "AuthKey": c.auth_key.clone().unwrap_or_default(),
+        "CreateTime": c.create_time_ms,
+        "ResourceGroupId": c.resource_group_id.clone().unwrap_or_default(),
+        "Tags": tag_list(&c.tags),
+    });
+    if let Some(asn) = c.asn {
+        v["Asn"] = json!(asn.get());
+    }
+    v
+}
+
+/// JSON types differ between Describe* (strings) and Modify* (numbers/booleans) tunnel models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typing {
+    /// DescribeVpnConnection(s): `EnableDpd`, `IkeLifetime`, `LocalAsn` … are strings.
+    Describe,
+    /// ModifyVpnConnectionAttribute / ModifyTunnelAttribute: numbers and booleans.
+    Modify,
+}
+
+fn b(t: Typing, v: bool) -> Value {
+    match t {
+        Typing::Describe => Value::String(v.to_string()),
+        Typing::Modify => Value::Bool(v),
+    }
+}
+
+fn n(t: Typing, v: u64) -> Value {
+    match t {
+        Typing::Describe => Value::String(v.to_string()),
+        Typing::Modify => json!(v),
+    }
+}
+
+/// One tunnel's `TunnelOptions` element (also the body of ModifyTunnelAttribute's response).
+pub fn tunnel(v: &TunnelView, enable_bgp: bool, t: Typing) -> Value {
+    let tun = &v.tunnel;
+    let mut bgp = Map::new();
+    if let Some(cfg) = &tun.bgp {
+        bgp.insert("LocalAsn".into(), n(t, u64::from(cfg.local_asn.get())));
+        bgp.insert("TunnelCidr".into(), json!(cfg.tunnel_cidr.to_string()));
+        bgp.insert("LocalBgpIp".into(), json!(cfg.local_bgp_ip.to_string()));
+        if let Some(ip) = v.peer_bgp_ip {
+            bgp.insert("PeerBgpIp".into(), json!(ip.to_string()));
+        }
+        if let Some(asn) = v.peer_asn {
+            bgp.insert("PeerAsn".into(), n(t, u64::from(asn)));
+        }
+    }
+    match t {
+        Typing::Describe => {
+            let status = v.observed.bgp_status.map(|s| s.as_str()).unwrap_or("false");
+            bgp.insert("BgpStatus".into(), json!(if enable_bgp { status } else { "false" }));
+        }
+        Typing::Modify => {
+            bgp.insert("EnableBgp".into(), json!(enable_bgp));
+        }
+    }
+    json!({
+        "TunnelId": tun.id.to_string(),
+        "TunnelIndex": tun.index.number(),
+        "Role": v.role.as_str(),
+        "CustomerGatewayId": tun.customer_gateway_id.to_string(),
+        "InternetIp": v.internet_ip.to_string(),
+        "ZoneNo": v.zone.to_string(),
+        "State": tun.state.as_str(),
+        "Status": v.observed.status.as_str(),
+        "EnableDpd": b(t, tun.enable_dpd),
+        "EnableNatTraversal": b(t, tun.enable_nat_traversal),
+        "RemoteCaCertificate": "",
+        "TunnelIkeConfig": {
+            "Psk": tun.ike.psk.expose(),
+            "IkeVersion": tun.ike.version.as_str(),
+            "IkeMode": tun.ike.mode.as_str(),
+            "IkeEncAlg": tun.ike.enc_alg.as_str(),
+            "IkeAuthAlg": tun.ike.auth_alg.as_str(),
+            "IkePfs": tun.ike.dh_group.as_str(),
+            "IkeLifetime": n(t, u64::from(tun.ike.lifetime.secs())),
+            "LocalId": v.local_id.to_string(),
+            "RemoteId": v.remote_id.to_string(),
+        },
+        "TunnelIpsecConfig": {
+            "IpsecEncAlg": tun.ipsec.enc_alg.as_str(),
+            "IpsecAuthAlg": tun.ipsec.auth_alg.as_str(),
+            "IpsecPfs": tun.ipsec.pfs.as_str(),
+            "IpsecLifetime": n(t, u64::from(tun.ipsec.lifetime.secs())),
+        },
+        "TunnelBgpConfig": Value::Object(bgp),
+    })
+}
+
+/// A connection as DescribeVpnConnection shows it. `tag_wrapper` is `Tags` (single describe) or
+/// `Tag` (inside DescribeVpnConnections, api-reference §3).
+pub fn connection(v: &VpnConnectionView, tag_wrapper: &str, t: Typing) -> Value {
+    let c = &v.connection;
+    let master = &v.tunnels[0];
+    let mut out = json!({
+        "VpnConnectionId": c.id.to_string(),
+        "VpnGatewayId": c.gateway_id.to_string(),
+        "Name": c.name,
+        "LocalSubnet": join_subnets(&c.local_subnets),
+        "RemoteSubnet": join_subnets(&c.remote_subnets),
+        "CreateTime": c.create_time_ms,
+        "EffectImmediately": c.effect_immediately,
+        "AutoConfigRoute": c.auto_config_route,
+        "EnableTunnelsBgp": c.enable_tunnels_bgp,
+        "State": c.state.as_str(),
+        "Status": v.status.as_str(),
+        "AttachType": "VPNGW",
+        "NetworkType": "public",
+        "CrossAccountAuthorized": false,
+        "ResourceGroupId": c.resource_group_id.clone().unwrap_or_default(),
+        // Dual-tunnel connections keep connection-level single-tunnel fields empty except these
+        // mirrors of tunnel 1, which older tooling reads.
+        "CustomerGatewayId": master.tunnel.customer_gateway_id.to_string(),
+        "InternetIp": master.internet_ip.to_string(),
+        "ZoneNo": master.zone.to_string(),
+        "EnableDpd": master.tunnel.enable_dpd,
+        "EnableNatTraversal": master.tunnel.enable_nat_traversal,
+        "TunnelOptionsSpecification": {
+            "TunnelOptions": v.tunnels.iter().map(|x| tunnel(x, c.enable_tunnels_bgp, t)).collect::<Vec<_>>(),
+        },
+        "VpnBgpConfig": {"EnableBgp": c.enable_tunnels_bgp.to_string()},
+        // dualsec extension: advice such as link-only redundancy (R-HA-4/R-HA-5).
+        "Notes": v.notes,
+    });
+    out[tag_wrapper] = tag_list(&c.tags);
+    out
+}
+
+/// A destination-based route entry.
+pub fn route(r: &VpnRouteEntry) -> Value {
+    json!({
+        "VpnInstanceId": r.gateway_id.to_string(),
+        "RouteDest": r.route_dest.to_string(),
+        "NextHop": r.next_hop.to_string(),
+        "Weight": r.weight.get(),
+        "State": r.state.as_str(),
+        "Description": r.description.clone().unwrap_or_default(),
+        "OverlayMode": "Ipsec",
+        "CreateTime": r.create_time_ms,
+        "RouteEntryType": "custom",
+        "Source": "",
+        "AsPath": "",
+        "Community": "",
+        "NextHopTunnelId": "",
+    })
+}
+
+/// A policy-based route entry.
+pub fn pbr_route(r: &VpnPbrRouteEntry) -> Value {
+    json!({
+        "VpnInstanceId": r.gateway_id.to_string(),
+        "RouteSource": r.route_source.to_string(),
+        "RouteDest": r.route_dest.to_string(),
+        "NextHop": r.next_hop.to_string(),
+        "Weight": r.weight.get(),
+        "Priority": r.priority.get(),
+        "State": r.state.as_str(),
+        "Description": r.description.clone().unwrap_or_default(),
+        "OverlayMode": "Ipsec",
+        "CreateTime": r.create_time_ms,
+        "NextHopTunnelId": "",
+    })
+}
+
+/// DownloadVpnConnectionConfig's `VpnConnectionConfig`: the customer device's view, mirrored
+/// (api-reference §5.5): Local = customer gateway, Remote = our public IP, subnets swapped, IKE
+/// ids swapped, BGP local/peer swapped. Top-level `Local`/`Remote`/`IkeConfig`/`IpsecConfig` are
+/// tunnel 1's (the master), as in single-tunnel mode.
+pub fn peer_config(v: &VpnConnectionView) -> Value {
+    let c = &v.connection;
+    let ike = |x: &TunnelView| {
+        json!({
+            "Psk": x.tunnel.ike.psk.expose(),
+            "IkeVersion": x.tunnel.ike.version.as_str(),
+            "IkeMode": x.tunnel.ike.mode.as_str(),
+            "IkeEncAlg": x.tunnel.ike.enc_alg.as_str(),
+            "IkeAuthAlg": x.tunnel.ike.auth_alg.as_str(),
+            "IkePfs": x.tunnel.ike.dh_group.as_str(),
+            "IkeLifetime": x.tunnel.ike.lifetime.secs(),
+            "LocalId": x.remote_id.to_string(),
+            "RemoteId": x.local_id.to_string(),
+        })
+    };
+    let ipsec = |x: &TunnelView| {
+        json!({
+            "IpsecEncAlg": x.tunnel.ipsec.enc_alg.as_str(),
+            "IpsecAuthAlg": x.tunnel.ipsec.auth_alg.as_str(),
+            "IpsecPfs": x.tunnel.ipsec.pfs.as_str(),
+            "IpsecLifetime": x.tunnel.ipsec.lifetime.secs(),
+        })
+    };
+    let tunnels: Vec<Value> = v
+        .tunnels
+        .iter()
+        .map(|x| {
+            json!({
+                "TunnelId": x.tunnel.id.to_string(),
+                "Role": x.role.as_str(),
+                "Local": x.customer_gateway_ip.to_string(),
+                "Remote": x.internet_ip.to_string(),
+                "IkeConfig": ike(x),
+                "IpsecConfig": ipsec(x),
+            })
+        })
+        .collect();
+    let bgp: Vec<Value> = if c.enable_tunnels_bgp {
+        v.tunnels
+            .iter()
+            .filter_map(|x| {
+                let cfg = x.tunnel.bgp.as_ref()?;
+                Some(json!({
+                    "TunnelId": x.tunnel.id.to_string(),
+                    "TunnelCidr": cfg.tunnel_cidr.to_string(),
+                    "LocalAsn": x.peer_asn.map(|a| a.to_string()).unwrap_or_default(),
+                    "LocalBgpIp": x.peer_bgp_ip.map(|a| a.to_string()).unwrap_or_default(),
+                    "PeerAsn": cfg.local_asn.get().to_string(),
+                    "PeerBgpIp": cfg.local_bgp_ip.to_string(),
+                }))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let master = &v.tunnels[0];
+    json!({
+        "LocalSubnet": join_subnets(&c.remote_subnets),
+        "RemoteSubnet": join_subnets(&c.local_subnets),
+        "Local": master.customer_gateway_ip.to_string(),
+        "Remote": master.internet_ip.to_string(),
+        "IkeConfig": ike(master),
+        "IpsecConfig": ipsec(master),
+        "TunnelsConfig": {"TunnelConfig": tunnels},
+        "BgpConfigs": {"BgpConfig": bgp},
+    })
+}

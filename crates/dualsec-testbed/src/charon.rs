@@ -277,6 +277,32 @@ impl PskConnection {
 
     /// Renders the `connections { … } secrets { … }` text for swanctl.
     pub fn render(&self) -> String {
+        Self::render_all(std::slice::from_ref(self))
+    }
+
+    /// Renders several connections (e.g. a customer gateway's two tunnels) into one
+    /// swanctl.conf. Connection names must differ.
+    pub fn render_all(connections: &[Self]) -> String {
+        let mut s = String::from("connections {\n");
+        for c in connections {
+            s.push_str(&c.connection_block());
+        }
+        s.push_str("}\nsecrets {\n");
+        for c in connections {
+            let _ = write!(
+                s,
+                "  ike-{name} {{\n    id-a = {lid}\n    id-b = {rid}\n    secret = \"{psk}\"\n  }}\n",
+                name = c.name,
+                lid = c.local_id,
+                rid = c.remote_id,
+                psk = c.psk,
+            );
+        }
+        s.push_str("}\n");
+        s
+    }
+
+    fn connection_block(&self) -> String {
         let aggressive = if self.aggressive {
             "    aggressive = yes\n"
         } else {
@@ -289,14 +315,13 @@ impl PskConnection {
         };
         let mobike = if self.mobike { "yes" } else { "no" };
         format!(
-            "connections {{\n  {name} {{\n    version = {version}\n{aggressive}{dpd}    \
+            "  {name} {{\n    version = {version}\n{aggressive}{dpd}    \
              mobike = {mobike}\n    \
              local_addrs = {la}\n    remote_addrs = {ra}\n    proposals = {ike}\n    \
              local {{\n      auth = psk\n      id = {lid}\n    }}\n    \
              remote {{\n      auth = psk\n      id = {rid}\n    }}\n    \
              children {{\n      {child} {{\n        local_ts = {lts}\n        remote_ts = {rts}\n        \
-             esp_proposals = {esp}\n        start_action = {start}\n      }}\n    }}\n  }}\n}}\n\
-             secrets {{\n  ike-{name} {{\n    id-a = {lid}\n    id-b = {rid}\n    secret = \"{psk}\"\n  }}\n}}\n",
+             esp_proposals = {esp}\n        start_action = {start}\n      }}\n    }}\n  }}\n",
             name = self.name,
             version = self.version,
             la = self.local_addr,
@@ -309,7 +334,6 @@ impl PskConnection {
             rts = self.remote_ts,
             esp = self.esp_proposals,
             start = self.start_action,
-            psk = self.psk,
         )
     }
 }
@@ -612,5 +636,12 @@ list-sas reply {
         let text = a.render();
         assert!(text.contains("proposals = aes128-sha1-modp1024"));
         assert!(text.contains("id-b = 203.0.113.1"));
+        assert!(text.contains("mobike = no"));
+        let mut t2 = b.clone();
+        t2.name = "tunnel2".into();
+        let both = PskConnection::render_all(&[b, t2]);
+        assert_eq!(both.matches("connections {").count(), 1);
+        assert!(both.contains("  site {") && both.contains("  tunnel2 {"));
+        assert!(both.contains("ike-site {") && both.contains("ike-tunnel2 {"));
     }
 }

@@ -36,8 +36,8 @@
 //! gw.load(&gw_conn.render())?;
 //! let cgw = Charon::start(&topo.cgw, &CharonOptions::default())?;
 //! cgw.load(&topo.cgw_connection(&gw_conn).render())?;
-//! cgw.initiate_child("net", Duration::from_secs(10))?;
-//! let (_ike, child) = gw.wait_child_installed("net", Duration::from_secs(10))?;
+//! cgw.initiate_child(&gw_conn.child, Duration::from_secs(10))?; // "net1"
+//! let (_ike, child) = gw.wait_child_installed(&gw_conn.child, Duration::from_secs(10))?;
 //! assert!(child.encap); // kernel-libipsec always uses ESP in UDP 4500
 //! let report = traffic::ping(&topo.vpc, topology::IDC_HOST, 5, Duration::from_millis(50))?;
 //! assert_eq!(report.received, 5);

@@ -20,7 +20,7 @@
 //! | idc | `eth0` | [`IDC_HOST`] /24, default via [`CGW_IDC`] |
 //!
 //! The gateway sends from IP 1 out of `up1` and from IP 2 out of `up2` (source policy routing,
-//! tables 101/102 at rule priorities 1001/1002, after charon's table 220). `inet` knows no
+//! tables 101/102 at rule priorities 1101/1102, after charon's table 220). `inet` knows no
 //! route to 198.18/16 or 198.19/16, so vpc ⇄ idc traffic only passes through a tunnel.
 
 use crate::charon::PskConnection;
@@ -306,8 +306,17 @@ impl Topology {
 
     /// The gateway side of a baseline site-to-site connection over `up`: IP `up` ⇄
     /// [`CGW_PUBLIC`], [`VPC_NET`] ⇄ [`IDC_NET`], IKEv2 `aes128-sha1-modp1024`, ESP `aes128-sha1`.
+    /// Named `tunnel1` / child `net1` over az1 and `tunnel2` / `net2` over az2, so the customer
+    /// side can load both (see [`PskConnection::render_all`]).
     pub fn gw_connection(&self, up: Uplink) -> PskConnection {
-        PskConnection::new(up.ip(), CGW_PUBLIC, VPC_NET, IDC_NET)
+        let mut c = PskConnection::new(up.ip(), CGW_PUBLIC, VPC_NET, IDC_NET);
+        let n = match up {
+            Uplink::Az1 => 1,
+            Uplink::Az2 => 2,
+        };
+        c.name = format!("tunnel{n}");
+        c.child = format!("net{n}");
+        c
     }
 
     /// The customer gateway's mirror of `gw_side`, with its local address fixed up for NAT

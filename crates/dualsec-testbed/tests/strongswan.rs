@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use dualsec_testbed::capture::{self, Capture};
 use dualsec_testbed::netns::netns_exists;
-use dualsec_testbed::topology::{CGW_BEHIND_NAT, CGW_PUBLIC, IDC_HOST, IP1, VPC_HOST};
-use dualsec_testbed::{Charon, CharonOptions, Topology, TopologyOptions, Uplink, traffic};
+use dualsec_testbed::topology::{CGW_BEHIND_NAT, CGW_PUBLIC, IDC_HOST, IP1, IP2, VPC_HOST};
+use dualsec_testbed::{
+    Charon, CharonOptions, PskConnection, Topology, TopologyOptions, Uplink, traffic,
+};
 
 const TOOLS: &[&str] = &["charon", "swanctl", "ping", "tcpdump", "tshark"];
 const T: Duration = Duration::from_secs(10);
@@ -49,8 +51,8 @@ fn tunnel_through(nat: bool) -> Observed {
     assert_eq!(before.received, 0, "vpc reached idc without a tunnel");
 
     // The customer side initiates (it must, behind a NAT).
-    cgw.initiate_child("net", T).unwrap();
-    let (ike, child) = gw.wait_child_installed("net", T).unwrap();
+    cgw.initiate_child(&gw_conn.child, T).unwrap();
+    let (ike, child) = gw.wait_child_installed(&gw_conn.child, T).unwrap();
     assert_eq!(ike.version, 2);
     assert_eq!(ike.local_host, IP1);
     assert_eq!(ike.remote_host, CGW_PUBLIC);
@@ -64,7 +66,7 @@ fn tunnel_through(nat: bool) -> Observed {
     assert_eq!(child.remote_ts, ["198.19.1.0/24"]);
     assert_eq!(child.spi_in.len(), 8, "SPI is 32 bits in hex: {child:?}");
 
-    let (cike, cchild) = cgw.wait_child_installed("net", T).unwrap();
+    let (cike, cchild) = cgw.wait_child_installed(&gw_conn.child, T).unwrap();
     // The SPIs pair up: one side's inbound is the other side's outbound.
     assert_eq!(cchild.spi_out, child.spi_in);
     assert_eq!(cchild.spi_in, child.spi_out);
@@ -86,7 +88,7 @@ fn tunnel_through(nat: bool) -> Observed {
     let back = traffic::ping(&topo.idc, VPC_HOST, 5, Duration::from_millis(50)).unwrap();
     assert_eq!(back.received, 5, "idc → vpc: {back:?}");
 
-    let (_, child) = gw.wait_child_installed("net", T).unwrap();
+    let (_, child) = gw.wait_child_installed(&gw_conn.child, T).unwrap();
     // 10 echo requests/replies of 84 bytes in each direction went through the SA.
     assert!(
         child.packets_in >= 10 && child.packets_out >= 10,
@@ -113,7 +115,7 @@ fn tunnel_through(nat: bool) -> Observed {
         let esp_on_4500 = capture::dissect(&pcap, "esp && udp.port == 4500").unwrap();
         assert!(esp_on_4500.contains("Encapsulating Security Payload"));
     }
-    terminate_and_check(&gw, &cgw);
+    terminate_and_check(&gw, &cgw, &gw_conn.name);
 
     let ns = topo.namespaces();
     Observed {
@@ -123,8 +125,8 @@ fn tunnel_through(nat: bool) -> Observed {
     }
 }
 
-fn terminate_and_check(gw: &Charon, cgw: &Charon) {
-    gw.terminate_ike("site").unwrap();
+fn terminate_and_check(gw: &Charon, cgw: &Charon, ike: &str) {
+    gw.terminate_ike(ike).unwrap();
     dualsec_testbed::wait_until("cgw to drop the IKE SA", T, || {
         cgw.list_sas().is_ok_and(|s| s.is_empty())
     })
@@ -182,7 +184,10 @@ fn strongswan_pair_ikev1_aggressive_mode_psk() {
         // Without the option the responder refuses aggressive mode PSK.
         let strict = Charon::start(&topo.gw, &CharonOptions::default()).unwrap();
         strict.load(&gw_conn.render()).unwrap();
-        assert!(cgw.initiate_child("net", Duration::from_secs(3)).is_err());
+        assert!(
+            cgw.initiate_child(&gw_conn.child, Duration::from_secs(3))
+                .is_err()
+        );
         assert!(
             strict.log().contains("Aggressive Mode PSK disabled"),
             "{}",
@@ -191,8 +196,8 @@ fn strongswan_pair_ikev1_aggressive_mode_psk() {
     }
     let gw = Charon::start(&topo.gw, &opts).unwrap();
     gw.load(&gw_conn.render()).unwrap();
-    cgw.initiate_child("net", T).unwrap();
-    let (ike, child) = gw.wait_child_installed("net", T).unwrap();
+    cgw.initiate_child(&gw_conn.child, T).unwrap();
+    let (ike, child) = gw.wait_child_installed(&gw_conn.child, T).unwrap();
     assert_eq!(ike.version, 1);
     assert_eq!(child.local_ts, ["198.18.1.0/24"]);
     let log = gw.log();
@@ -200,6 +205,46 @@ fn strongswan_pair_ikev1_aggressive_mode_psk() {
         log.contains("Aggressive Mode"),
         "responder log lacks aggressive mode"
     );
+    let there = traffic::ping(&topo.vpc, IDC_HOST, 3, Duration::from_millis(50)).unwrap();
+    assert_eq!(there.received, 3, "{there:?}");
+}
+
+/// The dual-tunnel shape (R-HA-1): the customer gateway loads two connections, one to IP 1 and
+/// one to IP 2, and both IKE SAs come up over their own uplink.
+#[test]
+fn customer_gateway_brings_up_both_tunnels_over_both_uplinks() {
+    if !dualsec_testbed::require(TOOLS) {
+        return;
+    }
+    let topo = Topology::build(&TopologyOptions::default()).unwrap();
+    let t1 = topo.gw_connection(Uplink::Az1);
+    let t2 = topo.gw_connection(Uplink::Az2);
+    let gw = Charon::start(&topo.gw, &CharonOptions::default()).unwrap();
+    gw.load(&PskConnection::render_all(&[t1.clone(), t2.clone()]))
+        .unwrap();
+    let cgw = Charon::start(&topo.cgw, &CharonOptions::default()).unwrap();
+    cgw.load(&PskConnection::render_all(&[
+        topo.cgw_connection(&t1),
+        topo.cgw_connection(&t2),
+    ]))
+    .unwrap();
+    let up2_before = topo.inet.ip(&["-s", "link", "show", "gw2"]).unwrap();
+    cgw.initiate_child(&t1.child, T).unwrap();
+    cgw.initiate_child(&t2.child, T).unwrap();
+    let (ike1, _) = gw.wait_child_installed(&t1.child, T).unwrap();
+    let (ike2, _) = gw.wait_child_installed(&t2.child, T).unwrap();
+    assert_eq!(
+        (ike1.name.as_str(), ike1.local_host.as_str()),
+        ("tunnel1", IP1)
+    );
+    assert_eq!(
+        (ike2.name.as_str(), ike2.local_host.as_str()),
+        ("tunnel2", IP2)
+    );
+    assert_ne!(ike1.initiator_spi, ike2.initiator_spi);
+    // IKE for tunnel 2 crossed uplink 2 (its counters moved).
+    let up2_after = topo.inet.ip(&["-s", "link", "show", "gw2"]).unwrap();
+    assert_ne!(up2_before, up2_after);
     let there = traffic::ping(&topo.vpc, IDC_HOST, 3, Duration::from_millis(50)).unwrap();
     assert_eq!(there.received, 3, "{there:?}");
 }

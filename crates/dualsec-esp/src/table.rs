@@ -155,6 +155,25 @@ impl SaTable {
         &self.drops
     }
 
+    /// Counters of every SA: (tunnel, direction, SPI, counters), inbound then outbound, each in
+    /// SPI order.
+    pub fn sa_snapshot(&self) -> Vec<(TunnelId, Direction, Spi, crate::sa::SaCounters)> {
+        let mut v: Vec<_> = self
+            .inbound
+            .iter()
+            .map(|(spi, e)| (e.tunnel, Direction::Inbound, *spi, *e.sa.counters()))
+            .collect();
+        v.sort_by_key(|x| x.2);
+        let mut o: Vec<_> = self
+            .outbound
+            .iter()
+            .map(|(t, sa)| (*t, Direction::Outbound, sa.spi(), *sa.counters()))
+            .collect();
+        o.sort_by_key(|x| x.2);
+        v.extend(o);
+        v
+    }
+
     /// Decapsulates an ESP packet (the UDP payload after classification): SPI → SA lookup →
     /// the SA's staged checks. Returns the tunnel it arrived on.
     pub fn decapsulate(

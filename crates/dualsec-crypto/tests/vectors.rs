@@ -1,6 +1,8 @@
 //! Published test vectors for every primitive and KDF in `dualsec-crypto`. Each test is named
 //! after its source.
 
+#![allow(clippy::unwrap_used)] // test vectors are ours, not peer input
+
 use dualsec_crypto::ikev1;
 use dualsec_crypto::ikev2::{self, ChildSaSuite, IkeSaSuite};
 use dualsec_crypto::{

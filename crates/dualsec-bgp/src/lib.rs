@@ -10,10 +10,12 @@
 pub mod asn;
 mod error;
 pub mod prefix;
-// mod speaker;
+mod speaker;
 pub mod wire;
 
 pub use asn::{Asn, AsnParseError};
 pub use error::SessionError;
 pub use prefix::{Ipv4Prefix, PrefixError};
-// pub use speaker::{Route, SessionConfig, SessionEvent, Speaker, State, Timer};
+pub use speaker::{
+    DownReason, RejectReason, Route, SessionConfig, SessionEvent, Speaker, State, Timer,
+};

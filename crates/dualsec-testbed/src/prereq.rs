@@ -55,6 +55,11 @@ pub fn is_root() -> bool {
 /// }
 /// ```
 pub fn require(tools: &[&str]) -> bool {
+    let required = std::env::var_os(REQUIRE_ENV).is_some_and(|v| !v.is_empty());
+    require_or_panic(tools, required)
+}
+
+fn require_or_panic(tools: &[&str], required: bool) -> bool {
     let mut missing: Vec<String> = Vec::new();
     if !is_root() {
         missing.push("root privileges (network namespaces)".to_owned());
@@ -71,11 +76,33 @@ pub fn require(tools: &[&str]) -> bool {
         "dualsec-testbed: missing {} (install with scripts/install-deps)",
         missing.join(", ")
     );
-    let required = std::env::var_os(REQUIRE_ENV).is_some_and(|v| !v.is_empty());
     assert!(
         !required,
         "{why}; {REQUIRE_ENV} is set, so this is a failure"
     );
     eprintln!("SKIPPED: {why}");
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_tools_outside_path() {
+        assert!(tool_path("sh").is_some());
+        assert!(tool_path("/bin/sh").is_some());
+        assert!(tool_path("dualsec-no-such-tool").is_none());
+    }
+
+    #[test]
+    fn missing_tool_skips_normally() {
+        assert!(!require_or_panic(&["dualsec-no-such-tool"], false));
+    }
+
+    #[test]
+    #[should_panic(expected = "DUALSEC_REQUIRE_INTEROP is set")]
+    fn missing_tool_fails_when_interop_is_required() {
+        require_or_panic(&["dualsec-no-such-tool"], true);
+    }
 }

@@ -46,6 +46,23 @@
 //! # }
 //! ```
 //! Everything (processes, namespaces, temp files) is gone once `topo` and the guards drop.
+//!
+//! # Putting dualsec in the `gw` namespace
+//!
+//! Start the binary like any other process: in an integration test of the `dualsec` crate,
+//! `topo.gw.spawn("dualsec", env!("CARGO_BIN_EXE_dualsec"), ["serve", …])` (or build a
+//! [`std::process::Command`] with [`Netns::command`], add env, and use
+//! [`Netns::spawn_command`]). The customer side stays a [`Charon`] in `topo.cgw` loaded with
+//! [`Topology::cgw_connection`] of [`Topology::gw_connection`] for each tunnel. The throughput
+//! bench takes the same shape (`scripts/bench-baseline --gateway-cmd …`; the environment
+//! contract is in `examples/bench_baseline.rs`, an example gateway in
+//! `testbed/strongswan-gateway.sh`).
+//!
+//! # Failure output
+//!
+//! When a test panics, each namespace prints the last lines of every `*.log`, `*.stdout` and
+//! `*.stderr` under its directory (charon's log included) and keeps the directory
+//! (`$TMPDIR/dualsec-testbed/<namespace>/`) for inspection.
 //! Run such tests with `--test-threads` low (2 cores); each takes seconds.
 
 pub mod capture;

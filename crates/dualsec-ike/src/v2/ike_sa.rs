@@ -338,22 +338,24 @@ impl IkeSa {
         let mut sa = IkeSa::blank(now, tunnel, cfg, Role::Initiator, ports, local, remote);
         sa.spi_i = random_spi(rng);
         sa.initial_contact = initial_contact;
-        sa.send_sa_init(now, group, None, 0, out, rng)?;
+        let dh = DhPrivate::generate(group, rng).map_err(|e| Error::ApiMisuse(unsupported_group(e)))?;
+        let ni = random_bytes(rng, NONCE_LEN);
+        sa.send_sa_init(now, dh, ni, None, 0, out, rng)?;
         Ok(sa)
     }
 
     fn send_sa_init(
         &mut self,
         now: Instant,
-        group: DhId,
+        dh: DhPrivate,
+        ni: Vec<u8>,
         cookie: Option<Vec<u8>>,
         retries: u32,
         out: &mut Output,
         rng: &mut dyn CryptoRngCore,
     ) -> Result<(), Error> {
-        let dh = DhPrivate::generate(group, rng)
-            .map_err(|e| Error::PeerMisbehaved(format!("cannot use DH group {group:?}: {e}")))?;
-        let ni = random_bytes(rng, NONCE_LEN);
+        let _ = rng;
+        let group = dh.group();
         // Offer the proposal(s) using the KE group first (RFC 7296 §2.7 / §1.2 INVALID_KE retry).
         let mut props = self.cfg.ike_proposals.clone();
         props.sort_by_key(|p| p.dh != group);
@@ -423,9 +425,11 @@ impl IkeSa {
                 .into());
             }
             debug!(tunnel = %self.tunnel, "responder asked for a cookie; retrying IKE_SA_INIT");
+            // RFC 7296 §2.6: all other payloads unchanged.
             return self.send_sa_init(
                 now,
-                st.dh.group(),
+                st.dh,
+                st.ni,
                 Some(cookie.to_vec()),
                 st.retries + 1,
                 out,
@@ -444,7 +448,9 @@ impl IkeSa {
                         && self.cfg.ike_proposals.iter().any(|p| p.dh == g) =>
                 {
                     info!(tunnel = %self.tunnel, group = ?g, "peer wants another DH group (INVALID_KE_PAYLOAD); retrying");
-                    return self.send_sa_init(now, g, st.cookie, st.retries + 1, out, rng);
+                    let dh = DhPrivate::generate(g, rng)
+                        .map_err(|e| Error::ApiMisuse(unsupported_group(e)))?;
+                    return self.send_sa_init(now, dh, st.ni, st.cookie, st.retries + 1, out, rng);
                 }
                 _ => {
                     return Err(NegotiationError::NoProposalChosen {
@@ -1016,7 +1022,8 @@ impl IkeSa {
         let remote_ts = narrow(tsi, &cfg.remote_ts);
         let local_ts = narrow(tsr, &cfg.local_ts);
         if remote_ts.is_empty() || local_ts.is_empty() {
-            return Err(ts_unacceptable(&cfg.local_ts, &cfg.remote_ts, tsr, tsi));
+            // The initiator's TSi is its local side.
+            return Err(ts_unacceptable(&cfg.local_ts, &cfg.remote_ts, tsi, tsr));
         }
         let spi_in = random_child_spi(rng);
         let (i2r, r2i) = keys
@@ -1030,7 +1037,7 @@ impl IkeSa {
         let mut offer = chosen.remove(0);
         offer.number = number;
         Ok((
-            self.child_info(esp, spi_in, spi_out, r2i, i2r, local_ts, remote_ts),
+            self.child_info(esp, spi_in, spi_out, i2r, r2i, local_ts, remote_ts),
             offer,
         ))
     }
@@ -2352,6 +2359,10 @@ fn esp_text(cfg: &TunnelConfig, rule: DhRule) -> String {
 /// Soft lifetime: rekey at 90 % of the hard lifetime.
 fn soft(hard: Duration) -> Duration {
     hard.mul_f64(0.9)
+}
+
+fn unsupported_group(_e: dualsec_crypto::CryptoError) -> &'static str {
+    "DH group of the configuration is not supported"
 }
 
 fn leak_err(_e: dualsec_crypto::CryptoError) -> &'static str {

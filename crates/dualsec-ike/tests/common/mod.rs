@@ -1,0 +1,253 @@
+//! A deterministic two-endpoint network with a virtual clock (quinn's `Pair`): latency, seeded
+//! loss and reordering, and a switch that blackholes everything.
+
+#![allow(dead_code)]
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use dualsec_ike::v2::{ChildSaInfo, Endpoint, EndpointConfig, Event, Psk, Transmit, TunnelConfig, TunnelId};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+
+pub const A_IP: &str = "192.0.2.1";
+pub const B_IP: &str = "203.0.113.2";
+pub const TUN: TunnelId = TunnelId(1);
+
+pub fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// Tunnel configs for both sides with the product defaults and the same PSK.
+pub fn default_configs() -> (TunnelConfig, TunnelConfig) {
+    let a = TunnelConfig::new(ip(A_IP), ip(B_IP), Psk::new("s3cret-PSK!"));
+    let b = TunnelConfig::new(ip(B_IP), ip(A_IP), Psk::new("s3cret-PSK!"));
+    (a, b)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Side {
+    A,
+    B,
+}
+
+pub struct Pair {
+    pub a: Endpoint,
+    pub b: Endpoint,
+    pub now: Instant,
+    pub start: Instant,
+    rng_a: ChaCha20Rng,
+    rng_b: ChaCha20Rng,
+    net_rng: ChaCha20Rng,
+    /// (deliver at, sequence, datagram)
+    in_flight: Vec<(Instant, u64, Transmit)>,
+    seq: u64,
+    pub latency: Duration,
+    /// Probability a datagram is lost, 0..1.
+    pub loss: f64,
+    /// Extra random delay up to this much (reordering).
+    pub jitter: Duration,
+    /// Drop everything (peer unreachable / dead).
+    pub blackhole: bool,
+    pub events_a: Vec<Event>,
+    pub events_b: Vec<Event>,
+    pub sent: u64,
+    pub dropped: u64,
+}
+
+impl Pair {
+    pub fn new(seed: u64, a_cfg: TunnelConfig, b_cfg: TunnelConfig) -> Pair {
+        Self::with_endpoint_configs(seed, a_cfg, b_cfg, EndpointConfig::default(), EndpointConfig::default())
+    }
+
+    pub fn with_endpoint_configs(seed: u64, a_cfg: TunnelConfig, b_cfg: TunnelConfig, ea: EndpointConfig, eb: EndpointConfig) -> Pair {
+        let mut rng_a = ChaCha20Rng::seed_from_u64(seed);
+        let mut rng_b = ChaCha20Rng::seed_from_u64(seed ^ 0x5555_5555);
+        let mut a = Endpoint::new(ea, &mut rng_a);
+        let mut b = Endpoint::new(eb, &mut rng_b);
+        a.add_tunnel(TUN, a_cfg);
+        b.add_tunnel(TUN, b_cfg);
+        let now = Instant::now();
+        Pair {
+            a,
+            b,
+            now,
+            start: now,
+            rng_a,
+            rng_b,
+            net_rng: ChaCha20Rng::seed_from_u64(seed ^ 0xAAAA),
+            in_flight: Vec::new(),
+            seq: 0,
+            latency: Duration::from_millis(10),
+            loss: 0.0,
+            jitter: Duration::ZERO,
+            blackhole: false,
+            events_a: Vec::new(),
+            events_b: Vec::new(),
+            sent: 0,
+            dropped: 0,
+        }
+    }
+
+    pub fn initiate(&mut self, side: Side) {
+        let now = self.now;
+        match side {
+            Side::A => self.a.initiate(now, TUN, &mut self.rng_a).unwrap(),
+            Side::B => self.b.initiate(now, TUN, &mut self.rng_b).unwrap(),
+        }
+        self.collect();
+    }
+
+    pub fn rekey_child(&mut self, side: Side) {
+        let now = self.now;
+        match side {
+            Side::A => self.a.rekey_child(now, TUN, &mut self.rng_a).unwrap(),
+            Side::B => self.b.rekey_child(now, TUN, &mut self.rng_b).unwrap(),
+        }
+        self.collect();
+    }
+
+    pub fn rekey_ike(&mut self, side: Side) {
+        let now = self.now;
+        match side {
+            Side::A => self.a.rekey_ike(now, TUN, &mut self.rng_a).unwrap(),
+            Side::B => self.b.rekey_ike(now, TUN, &mut self.rng_b).unwrap(),
+        }
+        self.collect();
+    }
+
+    pub fn delete(&mut self, side: Side) {
+        let now = self.now;
+        match side {
+            Side::A => self.a.delete(now, TUN, &mut self.rng_a),
+            Side::B => self.b.delete(now, TUN, &mut self.rng_b),
+        }
+        self.collect();
+    }
+
+    fn roll(&mut self) -> f64 {
+        (self.net_rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Moves transmits into the network and events into the logs.
+    fn collect(&mut self) {
+        let mut out = Vec::new();
+        while let Some(t) = self.a.poll_transmit() {
+            out.push(t);
+        }
+        while let Some(t) = self.b.poll_transmit() {
+            out.push(t);
+        }
+        for t in out {
+            self.sent += 1;
+            if self.blackhole || (self.loss > 0.0 && self.roll() < self.loss) {
+                self.dropped += 1;
+                continue;
+            }
+            let extra = if self.jitter.is_zero() { Duration::ZERO } else { self.jitter.mul_f64(self.roll()) };
+            self.seq += 1;
+            self.in_flight.push((self.now + self.latency + extra, self.seq, t));
+        }
+        while let Some(e) = self.a.poll_event() {
+            self.events_a.push(e);
+        }
+        while let Some(e) = self.b.poll_event() {
+            self.events_b.push(e);
+        }
+    }
+
+    /// Advances to the next delivery or timer; false when nothing is left to do.
+    pub fn step(&mut self) -> bool {
+        self.collect();
+        let next_pkt = self.in_flight.iter().map(|(at, seq, _)| (*at, *seq)).min();
+        let next_timer = [self.a.poll_timeout(), self.b.poll_timeout()].into_iter().flatten().min();
+        match (next_pkt, next_timer) {
+            (Some((at, seq)), t) if t.is_none_or(|t| at <= t) => {
+                let _ = at;
+                self.now = self.now.max(at);
+                let idx = self.in_flight.iter().position(|(_, s, _)| *s == seq).unwrap();
+                let (_, _, t) = self.in_flight.remove(idx);
+                let now = self.now;
+                if t.remote.ip() == ip(A_IP) {
+                    self.a.handle_datagram(now, t.remote, t.local, &t.bytes, &mut self.rng_a);
+                } else if t.remote.ip() == ip(B_IP) {
+                    self.b.handle_datagram(now, t.remote, t.local, &t.bytes, &mut self.rng_b);
+                }
+            }
+            (_, Some(t)) => {
+                self.now = self.now.max(t);
+                let now = self.now;
+                self.a.handle_timeout(now, &mut self.rng_a);
+                self.b.handle_timeout(now, &mut self.rng_b);
+            }
+            _ => return false,
+        }
+        self.collect();
+        true
+    }
+
+    /// Steps until `pred` holds or `limit` of virtual time passes. Returns whether it held.
+    pub fn run_until(&mut self, limit: Duration, mut pred: impl FnMut(&Pair) -> bool) -> bool {
+        let end = self.now + limit;
+        for _ in 0..200_000 {
+            if pred(self) {
+                return true;
+            }
+            if self.now > end || !self.step() {
+                return pred(self);
+            }
+        }
+        panic!("livelock: too many steps");
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        let end = self.now + d;
+        self.run_until(d + Duration::from_secs(1), |p| p.now >= end);
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    pub fn children(&self, side: Side) -> Vec<ChildSaInfo> {
+        match side {
+            Side::A => self.a.child_sas(TUN),
+            Side::B => self.b.child_sas(TUN),
+        }
+    }
+
+    pub fn both_have_child(&self) -> bool {
+        !self.a.child_sas(TUN).is_empty() && !self.b.child_sas(TUN).is_empty()
+    }
+
+    pub fn failures(&self, side: Side) -> Vec<String> {
+        let ev = match side {
+            Side::A => &self.events_a,
+            Side::B => &self.events_b,
+        };
+        ev.iter()
+            .filter_map(|e| match e {
+                Event::NegotiationFailed { error, .. } => Some(error.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Both directions of the (single) CHILD SA agree: SPIs and keys cross over.
+pub fn assert_children_match(a: &ChildSaInfo, b: &ChildSaInfo) {
+    assert_eq!(a.spi_out, b.spi_in, "A's outbound SPI is B's inbound");
+    assert_eq!(a.spi_in, b.spi_out, "A's inbound SPI is B's outbound");
+    assert_eq!(a.encr, b.encr);
+    assert_eq!(a.integ, b.integ);
+    assert_eq!(*a.keys_out.encr_key, *b.keys_in.encr_key);
+    assert_eq!(*a.keys_out.integ_key, *b.keys_in.integ_key);
+    assert_eq!(*a.keys_in.encr_key, *b.keys_out.encr_key);
+    assert_eq!(*a.keys_in.integ_key, *b.keys_out.integ_key);
+    assert_ne!(*a.keys_in.encr_key, *a.keys_out.encr_key, "directions use different keys");
+}
+
+pub fn addr(s: &str, port: u16) -> SocketAddr {
+    SocketAddr::new(ip(s), port)
+}

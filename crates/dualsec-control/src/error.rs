@@ -68,7 +68,9 @@ pub enum ControlError {
         message: String,
     },
     /// A required parameter is absent. Code `MissingParameter`, HTTP 400.
-    #[error("The input parameter \"{name}\" that is mandatory for processing this request is not supplied.")]
+    #[error(
+        "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
+    )]
     MissingParameter {
         /// Wire name of the parameter.
         name: String,
@@ -90,7 +92,9 @@ pub enum ControlError {
     },
     /// The VPN gateway has an operation in progress (`Status=updating`). Code
     /// `VpnGateway.Configuring`, HTTP 400; clients (SDKs, Terraform) retry.
-    #[error("The specified service is configuring: VPN gateway {gateway_id} is applying a previous change; retry when its Status is active.")]
+    #[error(
+        "The specified service is configuring: VPN gateway {gateway_id} is applying a previous change; retry when its Status is active."
+    )]
     GatewayConfiguring {
         /// The busy gateway.
         gateway_id: String,
@@ -119,7 +123,9 @@ pub enum ControlError {
     },
     /// The same `ClientToken` was used before for this action with different parameters. Code
     /// `IdempotentParameterMismatch`, HTTP 400.
-    #[error("The ClientToken {token} was already used for a {action} request with different parameters; use a new ClientToken.")]
+    #[error(
+        "The ClientToken {token} was already used for a {action} request with different parameters; use a new ClientToken."
+    )]
     IdempotentParameterMismatch {
         /// The action name.
         action: String,
@@ -130,7 +136,9 @@ pub enum ControlError {
     #[error("Request validation has been passed with DryRun flag set.")]
     DryRunOperation,
     /// The `RegionId` is not this gateway host's region. Code `InvalidRegionId.NotFound`, HTTP 404.
-    #[error("The specified region ({region}) is not found; this dualsec instance serves region {served}.")]
+    #[error(
+        "The specified region ({region}) is not found; this dualsec instance serves region {served}."
+    )]
     InvalidRegion {
         /// Region the caller asked for.
         region: String,

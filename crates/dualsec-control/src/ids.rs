@@ -163,7 +163,11 @@ mod tests {
         let e = "vpn-abc".parse::<VpnConnectionId>().unwrap_err();
         assert!(e.message().contains("wrong prefix"));
         assert!("vco-".parse::<VpnConnectionId>().is_err());
-        assert!(format!("vco-{}", "a".repeat(61)).parse::<VpnConnectionId>().is_err());
+        assert!(
+            format!("vco-{}", "a".repeat(61))
+                .parse::<VpnConnectionId>()
+                .is_err()
+        );
         assert!("tun-Ab12".parse::<TunnelId>().is_ok());
     }
 

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{CustomerGatewayId, RouteEntryId, TunnelId, VpnConnectionId, VpnGatewayId};
 use crate::values::{
-    Asn, AuthAlg, BgpStatus, ConnectionState, DhGroup, EncAlg, GatewayStatus, IkeIdentity,
-    IkeMode, IkeVersion, IpsecPfs, Lifetime, NegotiationStatus, NetworkType, PbrPriority, Psk,
-    RouteState, RouteWeight, Tag, TunnelCidr, TunnelRole, TunnelState,
+    Asn, AuthAlg, BgpStatus, ConnectionState, DhGroup, EncAlg, GatewayStatus, IkeIdentity, IkeMode,
+    IkeVersion, IpsecPfs, Lifetime, NegotiationStatus, NetworkType, PbrPriority, Psk, RouteState,
+    RouteWeight, Tag, TunnelCidr, TunnelRole, TunnelState,
 };
 
 /// An availability zone name of the gateway host's public-IP pool (e.g. `zone-a`).

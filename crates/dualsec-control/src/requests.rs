@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{CustomerGatewayId, TunnelId, VpnConnectionId, VpnGatewayId};
 use crate::model::{
-    ConnectionEvent, PendingOperation, Redundancy, RoutingMode, Tunnel,
-    TunnelObserved, VpnConnection, VpnGateway, ZoneId,
+    ConnectionEvent, PendingOperation, Redundancy, RoutingMode, Tunnel, TunnelObserved,
+    VpnConnection, VpnGateway, ZoneId,
 };
 use crate::values::{
     AuthAlg, DhGroup, EncAlg, GatewayStatus, IkeIdentity, IkeMode, IkeVersion, IpsecPfs,

@@ -73,9 +73,7 @@ pub fn check_subnets(field: &str, nets: &[Ipv4Net]) -> Result<()> {
             )));
         }
         if nets[..i].contains(n) {
-            return Err(bad(format!(
-                "The specified \"{field}\" lists {n} twice."
-            )));
+            return Err(bad(format!("The specified \"{field}\" lists {n} twice.")));
         }
         if n.prefix_len() == 0 && nets.len() > 1 {
             return Err(bad(format!(
@@ -157,7 +155,11 @@ pub fn check_role(prefix: &str, index: TunnelIndex, role: Option<TunnelRole>) ->
                 index.number(),
                 index.role(),
                 3 - index.number(),
-                if index == TunnelIndex::One { TunnelRole::Backup } else { TunnelRole::Master },
+                if index == TunnelIndex::One {
+                    TunnelRole::Backup
+                } else {
+                    TunnelRole::Master
+                },
             ),
         )),
         _ => Ok(()),
@@ -225,7 +227,9 @@ pub fn apply_tunnel_input(
         if !cert.trim().is_empty() {
             return Err(ControlError::illegal(
                 "RemoteCaCertificate",
-                format!("The specified \"{prefix}RemoteCaCertificate\" is not supported: it is only for ShangMi (national-standard) gateways; dualsec tunnels authenticate with a pre-shared key."),
+                format!(
+                    "The specified \"{prefix}RemoteCaCertificate\" is not supported: it is only for ShangMi (national-standard) gateways; dualsec tunnels authenticate with a pre-shared key."
+                ),
             ));
         }
     }
@@ -266,7 +270,9 @@ pub fn apply_tunnel_input(
         if !bgp_allowed {
             return Err(ControlError::illegal(
                 "TunnelBgpConfig",
-                format!("\"{prefix}TunnelBgpConfig\" can only change an existing BGP configuration, and BGP is off on this connection. Turn it on first with ModifyVpnConnectionAttribute EnableTunnelsBgp=true (R-BGP-5)."),
+                format!(
+                    "\"{prefix}TunnelBgpConfig\" can only change an existing BGP configuration, and BGP is off on this connection. Turn it on first with ModifyVpnConnectionAttribute EnableTunnelsBgp=true (R-BGP-5)."
+                ),
             ));
         }
         t.bgp = Some(merge_bgp(
@@ -460,10 +466,9 @@ pub fn notes(
             ));
         }
         if conn.enable_tunnels_bgp {
-            if let (Some(b), Some(peer)) = (
-                &t.bgp,
-                cgws.get(&t.customer_gateway_id).and_then(|c| c.asn),
-            ) {
+            if let (Some(b), Some(peer)) =
+                (&t.bgp, cgws.get(&t.customer_gateway_id).and_then(|c| c.asn))
+            {
                 if b.local_asn == peer {
                     out.push(format!(
                         "Tunnel {}: LocalAsn equals the customer gateway's ASN {peer}, which makes the session internal BGP; a different (private) ASN on the peer is recommended (R-BGP-2).",

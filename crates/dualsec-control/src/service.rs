@@ -16,17 +16,16 @@ use crate::ids::{
     CustomerGatewayId, RouteEntryId, TunnelId, VpnConnectionId, VpnGatewayId, random_alnum,
 };
 use crate::model::{
-    AccessKey, ClientTokenRecord, ConnectionEvent, CustomerGateway, GatewayAddress,
-    OperationKind, PendingOperation, PoolAddress, RouteOrigin, TunnelIndex, TunnelObserved,
-    VpnConnection, VpnGateway, VpnPbrRouteEntry, VpnRouteEntry, ZoneId,
+    AccessKey, ClientTokenRecord, ConnectionEvent, CustomerGateway, GatewayAddress, OperationKind,
+    PendingOperation, PoolAddress, RouteOrigin, TunnelIndex, TunnelObserved, VpnConnection,
+    VpnGateway, VpnPbrRouteEntry, VpnRouteEntry, ZoneId,
 };
 use crate::requests::*;
 use crate::rules::{self, Blame};
 use crate::store::{Store, Tx, read_with, write_with};
 use crate::values::{
-    Asn, ConnectionState, GatewayStatus, NetworkType, PbrPriority, Psk,
-    RouteEntryType, RouteState, RouteType, RouteWeight, Tag, TunnelState, validate_description,
-    validate_name, validate_tags,
+    Asn, ConnectionState, GatewayStatus, NetworkType, PbrPriority, Psk, RouteEntryType, RouteState,
+    RouteType, RouteWeight, Tag, TunnelState, validate_description, validate_name, validate_tags,
 };
 
 /// Wall-clock source (epoch milliseconds). Injected so tests control time.
@@ -278,7 +277,10 @@ impl Control {
                     }
                 }
             }
-            for a in current.iter().filter(|a| !entries.iter().any(|(_, ip)| *ip == a.ip)) {
+            for a in current
+                .iter()
+                .filter(|a| !entries.iter().any(|(_, ip)| *ip == a.ip))
+            {
                 match &a.allocated_to {
                     Some(g) => report.still_allocated.push((a.ip, g.clone())),
                     None => {
@@ -320,7 +322,8 @@ impl Control {
 
     /// Stores a given access key (operator-supplied, e.g. for CI). Replaces one with the same id.
     pub fn import_access_key(&self, id: &str, secret: &str) -> Result<AccessKey> {
-        let ok = |s: &str| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic());
+        let ok =
+            |s: &str| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic());
         if !ok(id) || !ok(secret) {
             return Err(ControlError::invalid(
                 "access key id and secret must be 1 to 128 printable ASCII characters without spaces",
@@ -383,7 +386,10 @@ impl Control {
         if req.vpc_id.len() > 64 || !req.vpc_id.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(ControlError::illegal(
                 "VpcId",
-                format!("The specified \"VpcId\" ({:?}) is invalid: at most 64 printable characters, no spaces.", req.vpc_id),
+                format!(
+                    "The specified \"VpcId\" ({:?}) is invalid: at most 64 printable characters, no spaces.",
+                    req.vpc_id
+                ),
             ));
         }
         if req.enable_ipsec == Some(false) {
@@ -406,36 +412,42 @@ impl Control {
         validate_tags(&req.tags)?;
         let id = self.with_rng(|rng| VpnGatewayId::generate(rng))?;
         let now = self.now();
-        self.mutate("CreateVpnGateway", req.client_token.as_deref(), false, req, |tx| {
-            let pool = tx.pool()?;
-            let addresses = allocate_addresses(&pool)?;
-            for a in &addresses {
-                tx.put_pool_address(&PoolAddress {
-                    zone: a.zone.clone(),
-                    ip: a.ip,
-                    allocated_to: Some(id.clone()),
-                })?;
-            }
-            let g = VpnGateway {
-                id: id.clone(),
-                name: name.clone().unwrap_or_else(|| id.to_string()),
-                description: None,
-                vpc_id: req.vpc_id.clone(),
-                vswitch_id: req.vswitch_id.clone(),
-                disaster_recovery_vswitch_id: req.disaster_recovery_vswitch_id.clone(),
-                bandwidth_mbps: req.bandwidth as u32,
-                network_type: req.network_type.unwrap_or(NetworkType::Public),
-                enable_ipsec: true,
-                auto_propagate: true,
-                status: GatewayStatus::Active,
-                addresses,
-                resource_group_id: req.resource_group_id.clone(),
-                tags: req.tags.clone(),
-                create_time_ms: now,
-            };
-            tx.put_gateway(&g)?;
-            gateway_view(tx, g)
-        })
+        self.mutate(
+            "CreateVpnGateway",
+            req.client_token.as_deref(),
+            false,
+            req,
+            |tx| {
+                let pool = tx.pool()?;
+                let addresses = allocate_addresses(&pool)?;
+                for a in &addresses {
+                    tx.put_pool_address(&PoolAddress {
+                        zone: a.zone.clone(),
+                        ip: a.ip,
+                        allocated_to: Some(id.clone()),
+                    })?;
+                }
+                let g = VpnGateway {
+                    id: id.clone(),
+                    name: name.clone().unwrap_or_else(|| id.to_string()),
+                    description: None,
+                    vpc_id: req.vpc_id.clone(),
+                    vswitch_id: req.vswitch_id.clone(),
+                    disaster_recovery_vswitch_id: req.disaster_recovery_vswitch_id.clone(),
+                    bandwidth_mbps: req.bandwidth as u32,
+                    network_type: req.network_type.unwrap_or(NetworkType::Public),
+                    enable_ipsec: true,
+                    auto_propagate: true,
+                    status: GatewayStatus::Active,
+                    addresses,
+                    resource_group_id: req.resource_group_id.clone(),
+                    tags: req.tags.clone(),
+                    create_time_ms: now,
+                };
+                tx.put_gateway(&g)?;
+                gateway_view(tx, g)
+            },
+        )
     }
 
     /// DescribeVpnGateway.
@@ -563,11 +575,7 @@ impl Control {
                 "The specified \"Asn\" (45104) is invalid: 45104 is the gateway side's default ASN and cannot be a customer gateway's ASN. Use another (preferably private: 64512-65534 or 4200000000-4294967294).",
             ));
         }
-        let auth_key = req
-            .auth_key
-            .as_deref()
-            .map(check_auth_key)
-            .transpose()?;
+        let auth_key = req.auth_key.as_deref().map(check_auth_key).transpose()?;
         let name = req
             .name
             .as_deref()
@@ -623,7 +631,11 @@ impl Control {
     ) -> Result<Page<CustomerGateway>> {
         let all: Vec<CustomerGateway> = read_with(&*self.store, |tx| tx.customer_gateways())?
             .into_iter()
-            .filter(|c| req.customer_gateway_id.as_ref().is_none_or(|id| id == &c.id))
+            .filter(|c| {
+                req.customer_gateway_id
+                    .as_ref()
+                    .is_none_or(|id| id == &c.id)
+            })
             .filter(|c| tags_match(&c.tags, &req.tags))
             .collect();
         paginate(all, req.page)
@@ -644,11 +656,7 @@ impl Control {
             .as_deref()
             .map(|d| validate_description("Description", d))
             .transpose()?;
-        let auth_key = req
-            .auth_key
-            .as_deref()
-            .map(check_auth_key)
-            .transpose()?;
+        let auth_key = req.auth_key.as_deref().map(check_auth_key).transpose()?;
         self.mutate(
             "ModifyCustomerGatewayAttribute",
             req.client_token.as_deref(),
@@ -718,12 +726,22 @@ impl Control {
         validate_tags(&req.tags)?;
         match req.tunnels.len() {
             2 => {}
-            0 => return Err(ControlError::missing("TunnelOptionsSpecification.1.CustomerGatewayId")),
-            1 => return Err(ControlError::missing("TunnelOptionsSpecification.2.CustomerGatewayId")),
+            0 => {
+                return Err(ControlError::missing(
+                    "TunnelOptionsSpecification.1.CustomerGatewayId",
+                ));
+            }
+            1 => {
+                return Err(ControlError::missing(
+                    "TunnelOptionsSpecification.2.CustomerGatewayId",
+                ));
+            }
             n => {
                 return Err(ControlError::illegal(
                     "TunnelOptionsSpecification",
-                    format!("{n} tunnels were given; an IPsec connection has exactly two (tunnel 1 master, tunnel 2 backup; R-HA-1)."),
+                    format!(
+                        "{n} tunnels were given; an IPsec connection has exactly two (tunnel 1 master, tunnel 2 backup; R-HA-1)."
+                    ),
                 ));
             }
         }
@@ -778,7 +796,14 @@ impl Control {
                 let cgws = load_cgws_of(tx, &conn)?;
                 let others = tx.connections(Some(&gateway.id))?;
                 rules::check_connection(&conn, &cgws, &others, Blame::Subnets)?;
-                begin_operation(tx, &gateway, &conn.id, OperationKind::CreateConnection, now, delay)?;
+                begin_operation(
+                    tx,
+                    &gateway,
+                    &conn.id,
+                    OperationKind::CreateConnection,
+                    now,
+                    delay,
+                )?;
                 let mut conn = conn.clone();
                 for t in conn.tunnels.iter_mut() {
                     t.state = TunnelState::Updating;
@@ -809,7 +834,10 @@ impl Control {
         if req.tunnels.len() > 2 {
             return Err(ControlError::illegal(
                 "TunnelOptionsSpecification",
-                format!("{} tunnels were given; an IPsec connection has exactly two.", req.tunnels.len()),
+                format!(
+                    "{} tunnels were given; an IPsec connection has exactly two.",
+                    req.tunnels.len()
+                ),
             ));
         }
         let now = self.now();
@@ -899,7 +927,9 @@ impl Control {
                     .tunnels
                     .iter()
                     .position(|t| t.id == req.tunnel_id)
-                    .ok_or_else(|| ControlError::not_found(ResourceKind::Tunnel, req.tunnel_id.as_str()))?;
+                    .ok_or_else(|| {
+                        ControlError::not_found(ResourceKind::Tunnel, req.tunnel_id.as_str())
+                    })?;
                 let bgp_on = conn.enable_tunnels_bgp;
                 rules::apply_tunnel_input(
                     "TunnelOptionsSpecification.",
@@ -911,7 +941,14 @@ impl Control {
                 let cgws = load_cgws_of(tx, &conn)?;
                 let others = tx.connections(Some(&gateway.id))?;
                 rules::check_connection(&conn, &cgws, &others, Blame::Tunnels)?;
-                begin_operation(tx, &gateway, &conn.id, OperationKind::ModifyTunnel, now, delay)?;
+                begin_operation(
+                    tx,
+                    &gateway,
+                    &conn.id,
+                    OperationKind::ModifyTunnel,
+                    now,
+                    delay,
+                )?;
                 conn.tunnels[slot].state = TunnelState::Updating;
                 tx.put_connection(&conn)?;
                 tx.append_event(&event(
@@ -940,7 +977,14 @@ impl Control {
         self.mutate("DeleteVpnConnection", client_token, false, id, |tx| {
             let conn = load_connection(tx, id)?;
             let gateway = load_gateway(tx, &conn.gateway_id)?;
-            begin_operation(tx, &gateway, id, OperationKind::DeleteConnection, now, delay)?;
+            begin_operation(
+                tx,
+                &gateway,
+                id,
+                OperationKind::DeleteConnection,
+                now,
+                delay,
+            )?;
             for r in tx.routes(&gateway.id)? {
                 if &r.next_hop == id {
                     tx.delete_route(&r.id)?;
@@ -1011,9 +1055,14 @@ impl Control {
             })
             .transpose()?;
         let secs = |field: &str, v: i64| {
-            u64::try_from(v).map(|s| s.saturating_mul(1000)).map_err(|_| {
-                ControlError::illegal(field, format!("The specified \"{field}\" ({v}) is not a Unix time in seconds."))
-            })
+            u64::try_from(v)
+                .map(|s| s.saturating_mul(1000))
+                .map_err(|_| {
+                    ControlError::illegal(
+                        field,
+                        format!("The specified \"{field}\" ({v}) is not a Unix time in seconds."),
+                    )
+                })
         };
         let from = req.from.map(|v| secs("From", v)).transpose()?;
         let to = req.to.map(|v| secs("To", v)).transpose()?;
@@ -1176,7 +1225,10 @@ impl Control {
     // Routes
 
     /// CreateVpnRouteEntry (destination-based).
-    pub fn create_vpn_route_entry(&self, req: &CreateVpnRouteEntryRequest) -> Result<VpnRouteEntry> {
+    pub fn create_vpn_route_entry(
+        &self,
+        req: &CreateVpnRouteEntryRequest,
+    ) -> Result<VpnRouteEntry> {
         check_overlay(req.overlay_mode.as_deref())?;
         check_route_dest("RouteDest", req.route_dest)?;
         let weight = RouteWeight::new("Weight", req.weight)?;
@@ -1228,14 +1280,20 @@ impl Control {
     pub fn delete_vpn_route_entry(&self, req: &DeleteVpnRouteEntryRequest) -> Result<()> {
         check_overlay(req.overlay_mode.as_deref())?;
         let weight = RouteWeight::new("Weight", req.weight)?;
-        self.mutate("DeleteVpnRouteEntry", req.client_token.as_deref(), false, req, |tx| {
-            load_gateway(tx, &req.vpn_gateway_id)?;
-            let r = find_route(tx, &req.vpn_gateway_id, req.route_dest, &req.next_hop)?;
-            if r.weight != weight {
-                return Err(weight_mismatch(r.weight, weight));
-            }
-            tx.delete_route(&r.id)
-        })
+        self.mutate(
+            "DeleteVpnRouteEntry",
+            req.client_token.as_deref(),
+            false,
+            req,
+            |tx| {
+                load_gateway(tx, &req.vpn_gateway_id)?;
+                let r = find_route(tx, &req.vpn_gateway_id, req.route_dest, &req.next_hop)?;
+                if r.weight != weight {
+                    return Err(weight_mismatch(r.weight, weight));
+                }
+                tx.delete_route(&r.id)
+            },
+        )
     }
 
     /// ModifyVpnRouteEntryWeight.
@@ -1411,41 +1469,47 @@ impl Control {
     /// `NextHop`.
     pub fn publish_vpn_route_entry(&self, req: &PublishVpnRouteEntryRequest) -> Result<()> {
         let state = publish_state(req.publish_vpc);
-        self.mutate("PublishVpnRouteEntry", req.client_token.as_deref(), false, req, |tx| {
-            load_gateway(tx, &req.vpn_gateway_id)?;
-            let mut found = false;
-            match req.route_type {
-                RouteType::Dbr => {
-                    for mut r in tx.routes(&req.vpn_gateway_id)? {
-                        if r.route_dest == req.route_dest && r.next_hop == req.next_hop {
-                            r.state = state;
-                            tx.put_route(&r)?;
-                            found = true;
+        self.mutate(
+            "PublishVpnRouteEntry",
+            req.client_token.as_deref(),
+            false,
+            req,
+            |tx| {
+                load_gateway(tx, &req.vpn_gateway_id)?;
+                let mut found = false;
+                match req.route_type {
+                    RouteType::Dbr => {
+                        for mut r in tx.routes(&req.vpn_gateway_id)? {
+                            if r.route_dest == req.route_dest && r.next_hop == req.next_hop {
+                                r.state = state;
+                                tx.put_route(&r)?;
+                                found = true;
+                            }
+                        }
+                    }
+                    RouteType::Pbr => {
+                        for mut r in tx.pbr_routes(&req.vpn_gateway_id)? {
+                            if r.route_dest == req.route_dest && r.next_hop == req.next_hop {
+                                r.state = state;
+                                tx.put_pbr_route(&r)?;
+                                found = true;
+                            }
                         }
                     }
                 }
-                RouteType::Pbr => {
-                    for mut r in tx.pbr_routes(&req.vpn_gateway_id)? {
-                        if r.route_dest == req.route_dest && r.next_hop == req.next_hop {
-                            r.state = state;
-                            tx.put_pbr_route(&r)?;
-                            found = true;
-                        }
-                    }
+                if !found {
+                    let kind = match req.route_type {
+                        RouteType::Dbr => ResourceKind::VpnRouteEntry,
+                        RouteType::Pbr => ResourceKind::VpnPbrRouteEntry,
+                    };
+                    return Err(ControlError::not_found(
+                        kind,
+                        format!("{} via {}", req.route_dest, req.next_hop),
+                    ));
                 }
-            }
-            if !found {
-                let kind = match req.route_type {
-                    RouteType::Dbr => ResourceKind::VpnRouteEntry,
-                    RouteType::Pbr => ResourceKind::VpnPbrRouteEntry,
-                };
-                return Err(ControlError::not_found(
-                    kind,
-                    format!("{} via {}", req.route_dest, req.next_hop),
-                ));
-            }
-            Ok(())
-        })
+                Ok(())
+            },
+        )
     }
 
     /// CheckVpnBgpEnabled: BGP is always available here.
@@ -1569,9 +1633,10 @@ fn connection_view(tx: &mut dyn Tx, conn: VpnConnection) -> Result<VpnConnection
         .gateway(&conn.gateway_id)?
         .ok_or_else(|| ControlError::internal(format!("connection {} has no gateway", conn.id)))?;
     let cgws = load_cgws_of(tx, &conn).map_err(|e| match e {
-        ControlError::NotFound { id, .. } => {
-            ControlError::internal(format!("connection {} names missing customer gateway {id}", conn.id))
-        }
+        ControlError::NotFound { id, .. } => ControlError::internal(format!(
+            "connection {} names missing customer gateway {id}",
+            conn.id
+        )),
         other => other,
     })?;
     let mut views = Vec::with_capacity(2);
@@ -1630,7 +1695,8 @@ fn sync_generated_routes(tx: &mut dyn Tx, conn: &VpnConnection, now: u64) -> Res
         }
         tx.delete_pbr_route(&r.id)?;
     }
-    if conn.routing_mode() != crate::model::RoutingMode::InterestingTraffic || !conn.auto_config_route
+    if conn.routing_mode() != crate::model::RoutingMode::InterestingTraffic
+        || !conn.auto_config_route
     {
         return Ok(());
     }
@@ -1725,7 +1791,9 @@ fn check_customer_ip(ip: Ipv4Addr) -> Result<()> {
     match why {
         Some(w) => Err(ControlError::illegal(
             "IpAddress",
-            format!("The specified \"IpAddress\" ({ip}) is invalid: {w}. Give the static IP of the on-premises device."),
+            format!(
+                "The specified \"IpAddress\" ({ip}) is invalid: {w}. Give the static IP of the on-premises device."
+            ),
         )),
         None => Ok(()),
     }
@@ -1760,7 +1828,10 @@ fn check_route_dest(field: &str, n: Ipv4Net) -> Result<()> {
     if n.trunc() != n {
         return Err(ControlError::illegal(
             field,
-            format!("The specified \"{field}\" ({n}) is invalid: host bits are set. Did you mean {}?", n.trunc()),
+            format!(
+                "The specified \"{field}\" ({n}) is invalid: host bits are set. Did you mean {}?",
+                n.trunc()
+            ),
         ));
     }
     Ok(())
@@ -1771,7 +1842,10 @@ fn check_next_hop(tx: &mut dyn Tx, gateway: &VpnGatewayId, hop: &VpnConnectionId
     if &c.gateway_id != gateway {
         return Err(ControlError::illegal(
             "NextHop",
-            format!("The specified \"NextHop\" ({hop}) is an IPsec connection of VPN gateway {}, not of {gateway}.", c.gateway_id),
+            format!(
+                "The specified \"NextHop\" ({hop}) is an IPsec connection of VPN gateway {}, not of {gateway}.",
+                c.gateway_id
+            ),
         ));
     }
     Ok(())
@@ -1786,7 +1860,9 @@ fn find_route(
     tx.routes(gateway)?
         .into_iter()
         .find(|r| r.route_dest == dest && &r.next_hop == hop)
-        .ok_or_else(|| ControlError::not_found(ResourceKind::VpnRouteEntry, format!("{dest} via {hop}")))
+        .ok_or_else(|| {
+            ControlError::not_found(ResourceKind::VpnRouteEntry, format!("{dest} via {hop}"))
+        })
 }
 
 fn weight_mismatch(have: RouteWeight, given: RouteWeight) -> ControlError {

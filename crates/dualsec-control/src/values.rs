@@ -272,7 +272,9 @@ fn check_range(
     if v < lo || v > hi {
         return Err(ControlError::illegal(
             code_field,
-            format!("The specified \"{field}\" ({v}) is out of range. Allowed: {lo} to {hi}{unit}."),
+            format!(
+                "The specified \"{field}\" ({v}) is out of range. Allowed: {lo} to {hi}{unit}."
+            ),
         ));
     }
     Ok(())
@@ -291,7 +293,14 @@ impl Lifetime {
 
     /// Validates `secs`; `field` is the wire path (its last segment is the code field).
     pub fn new(field: &str, secs: i64) -> Result<Self, ControlError> {
-        check_range(last_segment(field), field, secs, 0, Self::MAX_SECS as i64, " seconds")?;
+        check_range(
+            last_segment(field),
+            field,
+            secs,
+            0,
+            Self::MAX_SECS as i64,
+            " seconds",
+        )?;
         Ok(Lifetime(secs as u32))
     }
 
@@ -527,7 +536,10 @@ impl TunnelCidr {
             return Err(bad(format!("the prefix length is /{}", n.prefix_len())));
         }
         if n.trunc() != n {
-            return Err(bad(format!("host bits are set (did you mean {}?)", n.trunc())));
+            return Err(bad(format!(
+                "host bits are set (did you mean {}?)",
+                n.trunc()
+            )));
         }
         let link_local = net16(169, 254);
         if !link_local.contains(&n) {
@@ -544,7 +556,9 @@ impl TunnelCidr {
         let n: Ipv4Net = s.trim().parse().map_err(|_| {
             ControlError::illegal(
                 "TunnelCidr",
-                format!("The specified \"{field}\" ({s:?}) is not a CIDR block such as 169.254.10.0/30."),
+                format!(
+                    "The specified \"{field}\" ({s:?}) is not a CIDR block such as 169.254.10.0/30."
+                ),
             )
         })?;
         Self::new(field, n)
@@ -597,7 +611,9 @@ impl RouteWeight {
             100 => Ok(Self::ACTIVE),
             _ => Err(ControlError::illegal(
                 last_segment(field),
-                format!("The specified \"{field}\" ({v}) is invalid. Allowed values: 0 (standby), 100 (active)."),
+                format!(
+                    "The specified \"{field}\" ({v}) is invalid. Allowed values: 0 (standby), 100 (active)."
+                ),
             )),
         }
     }
@@ -640,7 +656,9 @@ pub fn validate_name(field: &str, s: &str, gateway_rules: bool) -> Result<String
             "1 to 100 characters, not starting with http:// or https://"
         };
         ControlError::InvalidName {
-            message: format!("The specified \"{field}\" ({s:?}) is not valid: {why}. Allowed: {rule}."),
+            message: format!(
+                "The specified \"{field}\" ({s:?}) is not valid: {why}. Allowed: {rule}."
+            ),
         }
     };
     let min = if gateway_rules { 2 } else { 1 };
@@ -673,7 +691,9 @@ pub fn validate_description(field: &str, s: &str) -> Result<String, ControlError
     if n == 0 || n > 100 || lower.starts_with("http://") || lower.starts_with("https://") {
         return Err(ControlError::illegal(
             "Description",
-            format!("The specified \"{field}\" is invalid ({n} characters). Allowed: 1 to 100 characters, not starting with http:// or https://."),
+            format!(
+                "The specified \"{field}\" is invalid ({n} characters). Allowed: 1 to 100 characters, not starting with http:// or https://."
+            ),
         ));
     }
     Ok(s.to_owned())
@@ -692,7 +712,10 @@ pub struct Tag {
 pub fn validate_tags(tags: &[Tag]) -> Result<(), ControlError> {
     let bad = |m: String| ControlError::illegal("Tags", m);
     if tags.len() > 20 {
-        return Err(bad(format!("{} tags given; at most 20 are allowed.", tags.len())));
+        return Err(bad(format!(
+            "{} tags given; at most 20 are allowed.",
+            tags.len()
+        )));
     }
     for (i, t) in tags.iter().enumerate() {
         let n = t.key.chars().count();
@@ -711,10 +734,17 @@ pub fn validate_tags(tags: &[Tag]) -> Result<(), ControlError> {
             )));
         }
         if t.value.chars().count() > 128 {
-            return Err(bad(format!("Tags.{}.Value is longer than 128 characters.", i + 1)));
+            return Err(bad(format!(
+                "Tags.{}.Value is longer than 128 characters.",
+                i + 1
+            )));
         }
         if tags[..i].iter().any(|o| o.key == t.key) {
-            return Err(bad(format!("Tags.{}.Key ({:?}) is given twice.", i + 1, t.key)));
+            return Err(bad(format!(
+                "Tags.{}.Key ({:?}) is given twice.",
+                i + 1,
+                t.key
+            )));
         }
     }
     Ok(())
@@ -780,8 +810,11 @@ mod tests {
     fn enums_parse_case_insensitively_and_list_allowed_values() {
         assert_eq!("AES256".parse::<EncAlg>().unwrap(), EncAlg::Aes256);
         assert_eq!(EncAlg::TripleDes.as_str(), "3des");
-        let e = IkeVersion::parse_as("TunnelOptionsSpecification.1.TunnelIkeConfig.IkeVersion", "ikev3")
-            .unwrap_err();
+        let e = IkeVersion::parse_as(
+            "TunnelOptionsSpecification.1.TunnelIkeConfig.IkeVersion",
+            "ikev3",
+        )
+        .unwrap_err();
         assert_eq!(e.code(), "IllegalParam.IkeVersion");
         assert!(e.message().contains("ikev1, ikev2"), "{}", e.message());
         assert_eq!("slave".parse::<TunnelRole>().unwrap(), TunnelRole::Backup);
@@ -790,9 +823,15 @@ mod tests {
     #[test]
     fn r_tun_3_lifetime_range_is_0_to_86400() {
         assert_eq!(Lifetime::new("IkeLifetime", 0).unwrap().secs(), 0);
-        assert_eq!(Lifetime::new("IkeLifetime", 86400).unwrap(), Lifetime::DEFAULT);
-        let e = Lifetime::new("TunnelOptionsSpecification.1.TunnelIkeConfig.IkeLifetime", 86401)
-            .unwrap_err();
+        assert_eq!(
+            Lifetime::new("IkeLifetime", 86400).unwrap(),
+            Lifetime::DEFAULT
+        );
+        let e = Lifetime::new(
+            "TunnelOptionsSpecification.1.TunnelIkeConfig.IkeLifetime",
+            86401,
+        )
+        .unwrap_err();
         assert_eq!(e.code(), "IllegalParam.IkeLifetime");
         assert!(e.message().contains("86401") && e.message().contains("0 to 86400"));
         assert!(Lifetime::new("IpsecLifetime", -1).is_err());
@@ -824,7 +863,10 @@ mod tests {
         assert!(Psk::new("Psk", &"a".repeat(100)).is_ok());
         assert!(Psk::new("Psk", "").is_err());
         assert!(Psk::new("Psk", "caf\u{e9}").is_err());
-        assert_eq!(format!("{:?}", Psk::new("Psk", "secret").unwrap()), "Psk(<redacted>)");
+        assert_eq!(
+            format!("{:?}", Psk::new("Psk", "secret").unwrap()),
+            "Psk(<redacted>)"
+        );
     }
 
     #[test]
@@ -833,7 +875,11 @@ mod tests {
             IkeIdentity::parse_as("LocalId", "192.0.2.1").unwrap(),
             IkeIdentity::Ip(Ipv4Addr::new(192, 0, 2, 1))
         );
-        assert!(IkeIdentity::parse_as("LocalId", "vpn.example.com").unwrap().is_fqdn());
+        assert!(
+            IkeIdentity::parse_as("LocalId", "vpn.example.com")
+                .unwrap()
+                .is_fqdn()
+        );
         let e = IkeIdentity::parse_as("TunnelIkeConfig.RemoteId", "a b").unwrap_err();
         assert_eq!(e.code(), "IllegalParam.RemoteId");
         assert!(IkeIdentity::parse_as("LocalId", &"a".repeat(101)).is_err());
@@ -855,11 +901,20 @@ mod tests {
         ] {
             let e = TunnelCidr::parse_as("TunnelCidr", bad).unwrap_err();
             assert_eq!(e.code(), "IllegalParam.TunnelCidr", "{bad}");
-            assert!(e.message().contains("/30") || e.message().contains("CIDR"), "{bad}");
+            assert!(
+                e.message().contains("/30") || e.message().contains("CIDR"),
+                "{bad}"
+            );
         }
         assert!(TunnelCidr::parse_as("TunnelCidr", "169.254.6.0/30").is_ok());
         let c = TunnelCidr::parse_as("TunnelCidr", "169.254.10.0/30").unwrap();
-        assert_eq!(c.hosts(), [Ipv4Addr::new(169, 254, 10, 1), Ipv4Addr::new(169, 254, 10, 2)]);
+        assert_eq!(
+            c.hosts(),
+            [
+                Ipv4Addr::new(169, 254, 10, 1),
+                Ipv4Addr::new(169, 254, 10, 2)
+            ]
+        );
     }
 
     #[test]
@@ -871,15 +926,24 @@ mod tests {
         let e = validate_name("Name", "http://x", false).unwrap_err();
         assert_eq!(e.code(), "InvalidName");
         assert!(validate_description("Description", "").is_err());
-        let tags = vec![Tag { key: "acs:x".into(), value: String::new() }];
-        assert_eq!(validate_tags(&tags).unwrap_err().code(), "IllegalParam.Tags");
+        let tags = vec![Tag {
+            key: "acs:x".into(),
+            value: String::new(),
+        }];
+        assert_eq!(
+            validate_tags(&tags).unwrap_err().code(),
+            "IllegalParam.Tags"
+        );
     }
 
     #[test]
     fn booleans_ints_subnets() {
         assert!(parse_bool("EnableDpd", "True").unwrap());
         assert!(!parse_bool("EnableDpd", "FALSE").unwrap());
-        assert_eq!(parse_bool("EnableDpd", "yes").unwrap_err().code(), "IllegalParam.EnableDpd");
+        assert_eq!(
+            parse_bool("EnableDpd", "yes").unwrap_err().code(),
+            "IllegalParam.EnableDpd"
+        );
         assert_eq!(parse_int("Bandwidth", "10").unwrap(), 10);
         assert!(parse_int("Bandwidth", "ten").is_err());
         let s = parse_subnets("LocalSubnet", "10.0.0.0/24, 10.0.1.0/24").unwrap();

@@ -1,5 +1,7 @@
 //! One test (or more) per SPEC.md requirement, driven through the public `Control` API.
 
+#![allow(clippy::unwrap_used)] // tests: failures should panic
+
 mod common;
 
 use std::net::Ipv4Addr;
@@ -56,7 +58,11 @@ fn r_ha_2_roles_cannot_swap() {
     assert_err(
         fx.control.create_vpn_connection(&req),
         "IllegalParam.Role",
-        &["TunnelOptionsSpecification.1.Role", "tunnel 1 is always master", "R-HA-2"],
+        &[
+            "TunnelOptionsSpecification.1.Role",
+            "tunnel 1 is always master",
+            "R-HA-2",
+        ],
     );
     // Matching roles are fine.
     req.tunnels[0].role = Some(TunnelRole::Master);
@@ -64,12 +70,17 @@ fn r_ha_2_roles_cannot_swap() {
     let v = fx.create(&req);
     // Modifying tunnel 2 into master is refused, on both modify actions (R-DIAG-4).
     let t2 = v.tunnels[1].tunnel.id.clone();
-    let r = fx.control.modify_tunnel_attribute(&ModifyTunnelAttributeRequest {
-        client_token: None,
-        vpn_connection_id: v.connection.id.clone(),
-        tunnel_id: t2.clone(),
-        options: TunnelOptionsInput { role: Some(TunnelRole::Master), ..Default::default() },
-    });
+    let r = fx
+        .control
+        .modify_tunnel_attribute(&ModifyTunnelAttributeRequest {
+            client_token: None,
+            vpn_connection_id: v.connection.id.clone(),
+            tunnel_id: t2.clone(),
+            options: TunnelOptionsInput {
+                role: Some(TunnelRole::Master),
+                ..Default::default()
+            },
+        });
     assert_err(r, "IllegalParam.Role", &["tunnel 2 is always slave"]);
     let mut m = modify_req(&v.connection.id);
     m.tunnels = vec![TunnelOptionsInput {
@@ -77,11 +88,25 @@ fn r_ha_2_roles_cannot_swap() {
         role: Some(TunnelRole::Master),
         ..Default::default()
     }];
-    assert_err(fx.control.modify_vpn_connection_attribute(&m), "IllegalParam.Role", &["R-HA-2"]);
+    assert_err(
+        fx.control.modify_vpn_connection_attribute(&m),
+        "IllegalParam.Role",
+        &["R-HA-2"],
+    );
     // Nothing changed, and the gateway is not left busy by a refused change.
-    let after = fx.control.describe_vpn_connection(&v.connection.id).unwrap();
+    let after = fx
+        .control
+        .describe_vpn_connection(&v.connection.id)
+        .unwrap();
     assert_eq!(after.tunnels[1].role, TunnelRole::Backup);
-    assert_eq!(fx.control.describe_vpn_gateway(&fx.gw).unwrap().gateway.status, GatewayStatus::Active);
+    assert_eq!(
+        fx.control
+            .describe_vpn_gateway(&fx.gw)
+            .unwrap()
+            .gateway
+            .status,
+        GatewayStatus::Active
+    );
 }
 
 #[test]
@@ -126,7 +151,9 @@ fn r_ha_4_single_zone_gives_link_redundancy_only() {
     assert_eq!(g.gateway.addresses[0].ip, Ipv4Addr::new(198, 51, 100, 1));
     assert_eq!(g.gateway.addresses[1].ip, Ipv4Addr::new(198, 51, 100, 2));
     // The connection view says so too (R-HA-5: the product tells the user).
-    let cgw = control.create_customer_gateway(&cgw_req("203.0.113.9", None)).unwrap();
+    let cgw = control
+        .create_customer_gateway(&cgw_req("203.0.113.9", None))
+        .unwrap();
     let mut req = CreateVpnConnectionRequest {
         client_token: None,
         dry_run: false,
@@ -143,7 +170,11 @@ fn r_ha_4_single_zone_gives_link_redundancy_only() {
     };
     req.name = Some("one-zone".into());
     let v = control.create_vpn_connection(&req).unwrap();
-    assert!(v.notes.iter().any(|n| n.contains("link redundancy only")), "{:?}", v.notes);
+    assert!(
+        v.notes.iter().any(|n| n.contains("link redundancy only")),
+        "{:?}",
+        v.notes
+    );
 }
 
 #[test]
@@ -210,15 +241,20 @@ fn r_conn_2_two_cidrs_with_ikev1_are_rejected() {
     req.tunnels[1].ike.ike_version = Some(IkeVersion::V2);
     let v = fx.create(&req);
     // Going back to ikev1 on one tunnel is refused with the IkeVersion code.
-    let r = fx.control.modify_tunnel_attribute(&ModifyTunnelAttributeRequest {
-        client_token: None,
-        vpn_connection_id: v.connection.id.clone(),
-        tunnel_id: v.tunnels[0].tunnel.id.clone(),
-        options: TunnelOptionsInput {
-            ike: IkeConfigInput { ike_version: Some(IkeVersion::V1), ..Default::default() },
-            ..Default::default()
-        },
-    });
+    let r = fx
+        .control
+        .modify_tunnel_attribute(&ModifyTunnelAttributeRequest {
+            client_token: None,
+            vpn_connection_id: v.connection.id.clone(),
+            tunnel_id: v.tunnels[0].tunnel.id.clone(),
+            options: TunnelOptionsInput {
+                ike: IkeConfigInput {
+                    ike_version: Some(IkeVersion::V1),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        });
     assert_err(r, "IllegalParam.IkeVersion", &["R-CONN-2"]);
 }
 
@@ -238,10 +274,30 @@ fn r_conn_2_routing_mode_is_derived_from_the_cidrs() {
 fn r_conn_2_bad_cidr_lists_are_rejected() {
     let fx = fixture();
     for (local, remote, code, needle) in [
-        ("198.18.0.1/24", "198.19.0.0/16", "IllegalParam.LocalSubnet", "did you mean 198.18.0.0/24"),
-        ("198.18.0.0/24,198.18.0.0/24", "198.19.0.0/16", "IllegalParam.LocalSubnet", "twice"),
-        ("0.0.0.0/0,198.18.0.0/24", "198.19.0.0/16", "IllegalParam.LocalSubnet", "stand alone"),
-        ("198.18.0.0/16", "198.18.4.0/24", "IllegalParam.RemoteSubnet", "overlaps"),
+        (
+            "198.18.0.1/24",
+            "198.19.0.0/16",
+            "IllegalParam.LocalSubnet",
+            "did you mean 198.18.0.0/24",
+        ),
+        (
+            "198.18.0.0/24,198.18.0.0/24",
+            "198.19.0.0/16",
+            "IllegalParam.LocalSubnet",
+            "twice",
+        ),
+        (
+            "0.0.0.0/0,198.18.0.0/24",
+            "198.19.0.0/16",
+            "IllegalParam.LocalSubnet",
+            "stand alone",
+        ),
+        (
+            "198.18.0.0/16",
+            "198.18.4.0/24",
+            "IllegalParam.RemoteSubnet",
+            "overlaps",
+        ),
     ] {
         let mut req = conn_req(&fx, local, remote);
         for t in &mut req.tunnels {
@@ -249,11 +305,19 @@ fn r_conn_2_bad_cidr_lists_are_rejected() {
         }
         let e = fx.control.create_vpn_connection(&req).unwrap_err();
         assert_eq!(e.code(), code, "{local} {remote}: {}", e.message());
-        assert!(e.message().to_lowercase().contains(needle), "{}", e.message());
+        assert!(
+            e.message().to_lowercase().contains(needle),
+            "{}",
+            e.message()
+        );
     }
     let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
     req.local_subnet.clear();
-    assert_err(fx.control.create_vpn_connection(&req), "MissingParameter", &["LocalSubnet"]);
+    assert_err(
+        fx.control.create_vpn_connection(&req),
+        "MissingParameter",
+        &["LocalSubnet"],
+    );
 }
 
 #[test]
@@ -294,21 +358,26 @@ fn r_conn_2_policy_routes_are_generated_and_follow_the_connection() {
     fx.settle();
     let p = page(&fx);
     assert_eq!(p.total_count, 3);
-    let published = p.items.iter().filter(|r| r.state == RouteState::Published).count();
+    let published = p
+        .items
+        .iter()
+        .filter(|r| r.state == RouteState::Published)
+        .count();
     assert_eq!(published, 2);
     // Generated routes cannot be deleted by hand.
     let r = &p.items[0];
     assert_err(
-        fx.control.delete_vpn_pbr_route_entry(&DeleteVpnPbrRouteEntryRequest {
-            client_token: None,
-            vpn_gateway_id: fx.gw.clone(),
-            route_source: r.route_source,
-            route_dest: r.route_dest,
-            next_hop: r.next_hop.clone(),
-            weight: 100,
-            priority: None,
-            overlay_mode: None,
-        }),
+        fx.control
+            .delete_vpn_pbr_route_entry(&DeleteVpnPbrRouteEntryRequest {
+                client_token: None,
+                vpn_gateway_id: fx.gw.clone(),
+                route_source: r.route_source,
+                route_dest: r.route_dest,
+                next_hop: r.next_hop.clone(),
+                weight: 100,
+                priority: None,
+                overlay_mode: None,
+            }),
         "IllegalParam.RouteSource",
         &["generated"],
     );
@@ -318,7 +387,9 @@ fn r_conn_2_policy_routes_are_generated_and_follow_the_connection() {
     fx.control.modify_vpn_connection_attribute(&m).unwrap();
     fx.settle();
     assert_eq!(page(&fx).total_count, 0);
-    fx.control.delete_vpn_connection(None, &v.connection.id).unwrap();
+    fx.control
+        .delete_vpn_connection(None, &v.connection.id)
+        .unwrap();
     assert_eq!(page(&fx).total_count, 0);
 }
 
@@ -341,7 +412,12 @@ fn r_conn_3_effect_immediately_defaults_false_and_can_change() {
 fn r_conn_4_a_changed_gateway_on_modify_is_rejected() {
     let fx = fixture();
     let v = fx.create(&conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0"));
-    let other = fx.control.create_vpn_gateway(&gateway_req()).unwrap().gateway.id;
+    let other = fx
+        .control
+        .create_vpn_gateway(&gateway_req())
+        .unwrap()
+        .gateway
+        .id;
     let mut m = modify_req(&v.connection.id);
     m.vpn_gateway_id = Some(other.clone());
     assert_err(
@@ -375,7 +451,10 @@ fn r_conn_5_modify_tunnel_attribute_changes_only_that_tunnel() {
                     ike_pfs: Some(DhGroup::Group14),
                     ..Default::default()
                 },
-                ipsec: IpsecConfigInput { ipsec_pfs: Some(IpsecPfs::Disabled), ..Default::default() },
+                ipsec: IpsecConfigInput {
+                    ipsec_pfs: Some(IpsecPfs::Disabled),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         })
@@ -383,9 +462,16 @@ fn r_conn_5_modify_tunnel_attribute_changes_only_that_tunnel() {
     assert_eq!(tv.tunnel.id, t2);
     assert_eq!(tv.tunnel.state, TunnelState::Updating);
     fx.settle();
-    let after = fx.control.describe_vpn_connection(&v.connection.id).unwrap();
+    let after = fx
+        .control
+        .describe_vpn_connection(&v.connection.id)
+        .unwrap();
     let [a, b] = &after.tunnels;
-    assert_eq!(a.tunnel, { let mut t = v.tunnels[0].tunnel.clone(); t.state = TunnelState::Active; t });
+    assert_eq!(a.tunnel, {
+        let mut t = v.tunnels[0].tunnel.clone();
+        t.state = TunnelState::Active;
+        t
+    });
     assert_eq!(b.tunnel.customer_gateway_id, fx.cgw_plain);
     assert_eq!(b.customer_gateway_ip, Ipv4Addr::new(203, 0, 113, 20));
     assert!(!b.tunnel.enable_dpd);
@@ -393,12 +479,14 @@ fn r_conn_5_modify_tunnel_attribute_changes_only_that_tunnel() {
     assert_eq!(b.tunnel.ike.enc_alg, EncAlg::Aes256);
     assert_eq!(b.tunnel.ipsec.pfs, IpsecPfs::Disabled);
     // Unknown tunnel id.
-    let r = fx.control.modify_tunnel_attribute(&ModifyTunnelAttributeRequest {
-        client_token: None,
-        vpn_connection_id: v.connection.id.clone(),
-        tunnel_id: "tun-nope".parse().unwrap(),
-        options: TunnelOptionsInput::default(),
-    });
+    let r = fx
+        .control
+        .modify_tunnel_attribute(&ModifyTunnelAttributeRequest {
+            client_token: None,
+            vpn_connection_id: v.connection.id.clone(),
+            tunnel_id: "tun-nope".parse().unwrap(),
+            options: TunnelOptionsInput::default(),
+        });
     assert_err(r, "InvalidTunnelId.NotFound", &["tun-nope"]);
 }
 
@@ -406,13 +494,22 @@ fn r_conn_5_modify_tunnel_attribute_changes_only_that_tunnel() {
 fn r_conn_6_deleted_connection_is_not_found() {
     let fx = fixture();
     let v = fx.create(&conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0"));
-    fx.control.delete_vpn_connection(None, &v.connection.id).unwrap();
+    fx.control
+        .delete_vpn_connection(None, &v.connection.id)
+        .unwrap();
     assert_err(
         fx.control.describe_vpn_connection(&v.connection.id),
         "InvalidVpnConnectionInstanceId.NotFound",
         &[v.connection.id.as_str()],
     );
-    assert_eq!(fx.control.describe_vpn_gateway(&fx.gw).unwrap().gateway.status, GatewayStatus::Updating);
+    assert_eq!(
+        fx.control
+            .describe_vpn_gateway(&fx.gw)
+            .unwrap()
+            .gateway
+            .status,
+        GatewayStatus::Updating
+    );
     fx.settle();
     assert_err(
         fx.control.delete_vpn_connection(None, &v.connection.id),
@@ -428,7 +525,10 @@ fn r_conn_6_deleted_connection_is_not_found() {
 fn r_tun_1_both_tunnels_may_name_the_same_customer_gateway() {
     let fx = fixture();
     let v = fx.create(&conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0"));
-    assert_eq!(v.tunnels[0].tunnel.customer_gateway_id, v.tunnels[1].tunnel.customer_gateway_id);
+    assert_eq!(
+        v.tunnels[0].tunnel.customer_gateway_id,
+        v.tunnels[1].tunnel.customer_gateway_id
+    );
 }
 
 #[test]
@@ -448,10 +548,18 @@ fn r_tun_2_empty_psk_is_generated_and_bad_psks_are_rejected() {
     assert_err(
         fx.control.create_vpn_connection(&req),
         "IllegalParam.Psk",
-        &["TunnelOptionsSpecification.1.TunnelIkeConfig.Psk", "whitespace", "no spaces"],
+        &[
+            "TunnelOptionsSpecification.1.TunnelIkeConfig.Psk",
+            "whitespace",
+            "no spaces",
+        ],
     );
     req.tunnels[0].ike.psk = Some("x".repeat(101));
-    assert_err(fx.control.create_vpn_connection(&req), "IllegalParam.Psk", &["101 characters", "1 to 100"]);
+    assert_err(
+        fx.control.create_vpn_connection(&req),
+        "IllegalParam.Psk",
+        &["101 characters", "1 to 100"],
+    );
     req.tunnels[0].ike.psk = Some("Exact-Case!Key#1".into());
     let v = fx.create(&req);
     assert_eq!(v.tunnels[0].tunnel.ike.psk.expose(), "Exact-Case!Key#1");
@@ -466,7 +574,11 @@ fn r_tun_3_defaults_follow_the_provider_api() {
         assert_eq!(ike.version, IkeVersion::V1);
         assert_eq!(ike.mode, IkeMode::Main);
         assert_eq!(ike.enc_alg, EncAlg::Aes);
-        assert_eq!(ike.auth_alg, AuthAlg::Md5, "API default (api-reference §8 item 10)");
+        assert_eq!(
+            ike.auth_alg,
+            AuthAlg::Md5,
+            "API default (api-reference §8 item 10)"
+        );
         assert_eq!(ike.dh_group, DhGroup::Group2);
         assert_eq!(ike.lifetime.secs(), 86400);
         let ipsec = &t.tunnel.ipsec;
@@ -485,11 +597,19 @@ fn r_tun_3_lifetime_86401_is_rejected() {
     assert_err(
         fx.control.create_vpn_connection(&req),
         "IllegalParam.IkeLifetime",
-        &["TunnelOptionsSpecification.2.TunnelIkeConfig.IkeLifetime", "86401", "0 to 86400"],
+        &[
+            "TunnelOptionsSpecification.2.TunnelIkeConfig.IkeLifetime",
+            "86401",
+            "0 to 86400",
+        ],
     );
     let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
     req.tunnels[0].ipsec.ipsec_lifetime = Some(86401);
-    assert_err(fx.control.create_vpn_connection(&req), "IllegalParam.IpsecLifetime", &["86401"]);
+    assert_err(
+        fx.control.create_vpn_connection(&req),
+        "IllegalParam.IpsecLifetime",
+        &["86401"],
+    );
     req.tunnels[0].ipsec.ipsec_lifetime = Some(0);
     assert!(fx.control.create_vpn_connection(&req).is_ok());
 }
@@ -500,13 +620,32 @@ fn r_tun_3_ids_default_to_tunnel_ip_and_customer_gateway_ip() {
     let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
     req.tunnels[1].ike.local_id = Some("vpn.example.com".into());
     let v = fx.create(&req);
-    assert_eq!(v.tunnels[0].local_id, IkeIdentity::Ip(Ipv4Addr::new(192, 0, 2, 1)));
-    assert_eq!(v.tunnels[0].remote_id, IkeIdentity::Ip(Ipv4Addr::new(203, 0, 113, 10)));
-    assert_eq!(v.tunnels[1].local_id, IkeIdentity::Fqdn("vpn.example.com".into()));
-    assert!(v.notes.iter().any(|n| n.contains("aggressive mode is recommended")), "{:?}", v.notes);
+    assert_eq!(
+        v.tunnels[0].local_id,
+        IkeIdentity::Ip(Ipv4Addr::new(192, 0, 2, 1))
+    );
+    assert_eq!(
+        v.tunnels[0].remote_id,
+        IkeIdentity::Ip(Ipv4Addr::new(203, 0, 113, 10))
+    );
+    assert_eq!(
+        v.tunnels[1].local_id,
+        IkeIdentity::Fqdn("vpn.example.com".into())
+    );
+    assert!(
+        v.notes
+            .iter()
+            .any(|n| n.contains("aggressive mode is recommended")),
+        "{:?}",
+        v.notes
+    );
     let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
     req.tunnels[0].ike.remote_id = Some("peer id".into());
-    assert_err(fx.control.create_vpn_connection(&req), "IllegalParam.RemoteId", &["space"]);
+    assert_err(
+        fx.control.create_vpn_connection(&req),
+        "IllegalParam.RemoteId",
+        &["space"],
+    );
 }
 
 #[test]
@@ -525,7 +664,11 @@ fn r_tun_shangmi_certificates_are_refused() {
     let fx = fixture();
     let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
     req.tunnels[0].remote_ca_certificate = Some("-----BEGIN CERTIFICATE-----".into());
-    assert_err(fx.control.create_vpn_connection(&req), "IllegalParam.RemoteCaCertificate", &["pre-shared key"]);
+    assert_err(
+        fx.control.create_vpn_connection(&req),
+        "IllegalParam.RemoteCaCertificate",
+        &["pre-shared key"],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -547,7 +690,12 @@ fn r_bgp_1_bgp_needs_a_customer_gateway_with_an_asn() {
     assert_err(
         fx.control.create_vpn_connection(&req),
         "IllegalParam.EnableTunnelsBgp",
-        &["has no ASN", fx.cgw_plain.as_str(), "delete this connection", "R-BGP-1"],
+        &[
+            "has no ASN",
+            fx.cgw_plain.as_str(),
+            "delete this connection",
+            "R-BGP-1",
+        ],
     );
     // Off by default, and then no ASN is needed.
     req.enable_tunnels_bgp = None;
@@ -556,7 +704,11 @@ fn r_bgp_1_bgp_needs_a_customer_gateway_with_an_asn() {
     // Turning it on later is refused for the same reason (R-DIAG-3).
     let mut m = modify_req(&v.connection.id);
     m.enable_tunnels_bgp = Some(true);
-    assert_err(fx.control.modify_vpn_connection_attribute(&m), "IllegalParam.EnableTunnelsBgp", &["R-BGP-1"]);
+    assert_err(
+        fx.control.modify_vpn_connection_attribute(&m),
+        "IllegalParam.EnableTunnelsBgp",
+        &["R-BGP-1"],
+    );
 }
 
 #[test]
@@ -573,25 +725,35 @@ fn r_bgp_2_asn_range_and_default() {
         req.tunnels[1].bgp.tunnel_cidr = Some("169.254.40.0/30".into());
         req.tunnels[1].bgp.local_bgp_ip = Some("169.254.40.1".into());
         req.tunnels[0].bgp.local_asn = Some(asn.into());
-        assert_err(fx.control.create_vpn_connection(&req), "IllegalParam.LocalAsn", &[needle]);
+        assert_err(
+            fx.control.create_vpn_connection(&req),
+            "IllegalParam.LocalAsn",
+            &[needle],
+        );
     }
     // Customer gateway ASNs: same range, and 45104 is reserved for the gateway side.
     assert_err(
-        fx.control.create_customer_gateway(&cgw_req("203.0.113.30", Some("0"))),
+        fx.control
+            .create_customer_gateway(&cgw_req("203.0.113.30", Some("0"))),
         "IllegalParam.Asn",
         &["1 to 4294967295"],
     );
     assert_err(
-        fx.control.create_customer_gateway(&cgw_req("203.0.113.30", Some("4294967296"))),
+        fx.control
+            .create_customer_gateway(&cgw_req("203.0.113.30", Some("4294967296"))),
         "IllegalParam.Asn",
         &[],
     );
     assert_err(
-        fx.control.create_customer_gateway(&cgw_req("203.0.113.30", Some("45104"))),
+        fx.control
+            .create_customer_gateway(&cgw_req("203.0.113.30", Some("45104"))),
         "IllegalParam.Asn",
         &["45104"],
     );
-    let c = fx.control.create_customer_gateway(&cgw_req("203.0.113.30", Some("1.10"))).unwrap();
+    let c = fx
+        .control
+        .create_customer_gateway(&cgw_req("203.0.113.30", Some("1.10")))
+        .unwrap();
     assert_eq!(c.asn.map(|a| a.get()), Some(65546));
 }
 
@@ -601,18 +763,35 @@ fn r_bgp_2_both_tunnels_use_the_same_local_asn() {
     let mut req = bgp_req(&fx);
     req.tunnels[0].bgp.local_asn = Some("65100".into());
     req.tunnels[1].bgp.local_asn = Some("65200".into());
-    assert_err(fx.control.create_vpn_connection(&req), "IllegalParam.LocalAsn", &["same LocalAsn", "R-BGP-2"]);
+    assert_err(
+        fx.control.create_vpn_connection(&req),
+        "IllegalParam.LocalAsn",
+        &["same LocalAsn", "R-BGP-2"],
+    );
 }
 
 #[test]
 fn r_bgp_3_tunnel_cidr_must_be_an_unreserved_slash_30_in_169_254() {
     let fx = fixture();
-    for cidr in ["169.254.169.252/30", "169.254.3.0/30", "169.254.10.0/29", "10.0.0.0/30"] {
+    for cidr in [
+        "169.254.169.252/30",
+        "169.254.3.0/30",
+        "169.254.10.0/29",
+        "10.0.0.0/30",
+    ] {
         let mut req = bgp_req(&fx);
         req.tunnels[0].bgp = bgp(cidr, "169.254.10.1");
         let e = fx.control.create_vpn_connection(&req).unwrap_err();
-        assert_eq!(e.code(), "IllegalParam.TunnelCidr", "{cidr}: {}", e.message());
-        assert!(e.message().contains("TunnelOptionsSpecification.1.TunnelBgpConfig.TunnelCidr"));
+        assert_eq!(
+            e.code(),
+            "IllegalParam.TunnelCidr",
+            "{cidr}: {}",
+            e.message()
+        );
+        assert!(
+            e.message()
+                .contains("TunnelOptionsSpecification.1.TunnelBgpConfig.TunnelCidr")
+        );
         assert!(e.message().contains("R-BGP-3"));
     }
 }
@@ -622,15 +801,28 @@ fn r_bgp_3_tunnel_cidr_is_unique_per_gateway() {
     let fx = fixture();
     let mut req = bgp_req(&fx);
     req.tunnels[1].bgp = bgp("169.254.10.0/30", "169.254.10.2");
-    assert_err(fx.control.create_vpn_connection(&req), "IllegalParam.TunnelCidr", &["both use", "R-BGP-3"]);
+    assert_err(
+        fx.control.create_vpn_connection(&req),
+        "IllegalParam.TunnelCidr",
+        &["both use", "R-BGP-3"],
+    );
     let first = fx.create(&bgp_req(&fx));
     let mut req = bgp_req(&fx);
     req.tunnels[0].bgp = bgp("169.254.50.0/30", "169.254.50.1");
     // tunnel 2 reuses the first connection's tunnel-2 CIDR
-    let e = assert_err(fx.control.create_vpn_connection(&req), "IllegalParam.TunnelCidr", &["already used", "R-BGP-3"]);
+    let e = assert_err(
+        fx.control.create_vpn_connection(&req),
+        "IllegalParam.TunnelCidr",
+        &["already used", "R-BGP-3"],
+    );
     assert!(e.message().contains(first.connection.id.as_str()));
     // The same CIDR on another gateway is fine.
-    let g2 = fx.control.create_vpn_gateway(&gateway_req()).unwrap().gateway.id;
+    let g2 = fx
+        .control
+        .create_vpn_gateway(&gateway_req())
+        .unwrap()
+        .gateway
+        .id;
     let mut req = bgp_req(&fx);
     req.vpn_gateway_id = g2;
     assert!(fx.control.create_vpn_connection(&req).is_ok());
@@ -644,13 +836,25 @@ fn r_bgp_4_local_bgp_ip_must_be_inside_the_tunnel_cidr() {
     assert_err(
         fx.control.create_vpn_connection(&req),
         "IllegalParam.LocalBgpIp",
-        &["169.254.11.1", "is not inside", "169.254.10.1 or 169.254.10.2", "R-BGP-4"],
+        &[
+            "169.254.11.1",
+            "is not inside",
+            "169.254.10.1 or 169.254.10.2",
+            "R-BGP-4",
+        ],
     );
     req.tunnels[0].bgp = bgp("169.254.10.0/30", "169.254.10.3");
-    assert_err(fx.control.create_vpn_connection(&req), "IllegalParam.LocalBgpIp", &["broadcast"]);
+    assert_err(
+        fx.control.create_vpn_connection(&req),
+        "IllegalParam.LocalBgpIp",
+        &["broadcast"],
+    );
     req.tunnels[0].bgp = bgp("169.254.10.0/30", "169.254.10.2");
     let v = fx.create(&req);
-    assert_eq!(v.tunnels[0].peer_bgp_ip, Some(Ipv4Addr::new(169, 254, 10, 1)));
+    assert_eq!(
+        v.tunnels[0].peer_bgp_ip,
+        Some(Ipv4Addr::new(169, 254, 10, 1))
+    );
 }
 
 #[test]
@@ -658,13 +862,22 @@ fn r_bgp_5_bgp_can_be_turned_on_later_and_off_again() {
     let fx = fixture();
     let v = fx.create(&conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0"));
     // ModifyTunnelAttribute cannot add BGP while it is off.
-    let r = fx.control.modify_tunnel_attribute(&ModifyTunnelAttributeRequest {
-        client_token: None,
-        vpn_connection_id: v.connection.id.clone(),
-        tunnel_id: v.tunnels[0].tunnel.id.clone(),
-        options: TunnelOptionsInput { bgp: bgp("169.254.10.0/30", "169.254.10.1"), ..Default::default() },
-    });
-    assert_err(r, "IllegalParam.TunnelBgpConfig", &["EnableTunnelsBgp=true"]);
+    let r = fx
+        .control
+        .modify_tunnel_attribute(&ModifyTunnelAttributeRequest {
+            client_token: None,
+            vpn_connection_id: v.connection.id.clone(),
+            tunnel_id: v.tunnels[0].tunnel.id.clone(),
+            options: TunnelOptionsInput {
+                bgp: bgp("169.254.10.0/30", "169.254.10.1"),
+                ..Default::default()
+            },
+        });
+    assert_err(
+        r,
+        "IllegalParam.TunnelBgpConfig",
+        &["EnableTunnelsBgp=true"],
+    );
     // On without tunnel settings: missing TunnelCidr.
     let mut m = modify_req(&v.connection.id);
     m.enable_tunnels_bgp = Some(true);
@@ -674,8 +887,14 @@ fn r_bgp_5_bgp_can_be_turned_on_later_and_off_again() {
         &["TunnelOptionsSpecification.1.TunnelBgpConfig.TunnelCidr"],
     );
     m.tunnels = vec![
-        TunnelOptionsInput { bgp: bgp("169.254.10.0/30", "169.254.10.1"), ..Default::default() },
-        TunnelOptionsInput { bgp: bgp("169.254.20.0/30", "169.254.20.1"), ..Default::default() },
+        TunnelOptionsInput {
+            bgp: bgp("169.254.10.0/30", "169.254.10.1"),
+            ..Default::default()
+        },
+        TunnelOptionsInput {
+            bgp: bgp("169.254.20.0/30", "169.254.20.1"),
+            ..Default::default()
+        },
     ];
     let on = fx.control.modify_vpn_connection_attribute(&m).unwrap();
     assert!(on.connection.enable_tunnels_bgp);
@@ -687,7 +906,10 @@ fn r_bgp_5_bgp_can_be_turned_on_later_and_off_again() {
             client_token: None,
             vpn_connection_id: v.connection.id.clone(),
             tunnel_id: v.tunnels[1].tunnel.id.clone(),
-            options: TunnelOptionsInput { bgp: bgp("169.254.21.0/30", "169.254.21.2"), ..Default::default() },
+            options: TunnelOptionsInput {
+                bgp: bgp("169.254.21.0/30", "169.254.21.2"),
+                ..Default::default()
+            },
         })
         .unwrap();
     assert_eq!(tv.peer_bgp_ip, Some(Ipv4Addr::new(169, 254, 21, 1)));
@@ -705,23 +927,30 @@ fn r_bgp_5_bgp_can_be_turned_on_later_and_off_again() {
 fn customer_gateway_rules() {
     let fx = fixture();
     assert_err(
-        fx.control.create_customer_gateway(&cgw_req("127.0.0.1", None)),
+        fx.control
+            .create_customer_gateway(&cgw_req("127.0.0.1", None)),
         "IllegalParam.IpAddress",
         &["loopback"],
     );
     assert_err(
-        fx.control.create_customer_gateway(&cgw_req("169.254.1.1", None)),
+        fx.control
+            .create_customer_gateway(&cgw_req("169.254.1.1", None)),
         "IllegalParam.IpAddress",
         &["link-local"],
     );
     assert_err(
-        fx.control.create_customer_gateway(&cgw_req("203.0.113.10", None)),
+        fx.control
+            .create_customer_gateway(&cgw_req("203.0.113.10", None)),
         "InvalidIpAddress.AlreadyExist",
         &[fx.cgw_asn.as_str()],
     );
     let mut req = cgw_req("203.0.113.40", None);
     req.auth_key = Some("with space".into());
-    assert_err(fx.control.create_customer_gateway(&req), "IllegalParam.AuthKey", &["1 to 64"]);
+    assert_err(
+        fx.control.create_customer_gateway(&req),
+        "IllegalParam.AuthKey",
+        &["1 to 64"],
+    );
     // In use ⇒ cannot delete.
     let v = fx.create(&conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0"));
     assert_err(
@@ -729,7 +958,9 @@ fn customer_gateway_rules() {
         "DependencyViolation.VpnConnection",
         &[v.connection.id.as_str()],
     );
-    fx.control.delete_customer_gateway(None, &fx.cgw_plain).unwrap();
+    fx.control
+        .delete_customer_gateway(None, &fx.cgw_plain)
+        .unwrap();
     assert_err(
         fx.control.describe_customer_gateway(&fx.cgw_plain),
         "InvalidCustomerGatewayInstanceId.NotFound",
@@ -754,13 +985,25 @@ fn gateway_rules() {
     let fx = fixture();
     let mut req = gateway_req();
     req.bandwidth = 7;
-    assert_err(fx.control.create_vpn_gateway(&req), "IllegalParam.Bandwidth", &["5, 10, 20"]);
+    assert_err(
+        fx.control.create_vpn_gateway(&req),
+        "IllegalParam.Bandwidth",
+        &["5, 10, 20"],
+    );
     let mut req = gateway_req();
     req.name = Some("1bad".into());
-    assert_err(fx.control.create_vpn_gateway(&req), "InvalidName", &["start with a letter"]);
+    assert_err(
+        fx.control.create_vpn_gateway(&req),
+        "InvalidName",
+        &["start with a letter"],
+    );
     let mut req = gateway_req();
     req.enable_ssl = Some(true);
-    assert_err(fx.control.create_vpn_gateway(&req), "IllegalParam.EnableSsl", &[]);
+    assert_err(
+        fx.control.create_vpn_gateway(&req),
+        "IllegalParam.EnableSsl",
+        &[],
+    );
     // Delete refused while a connection is bound.
     let v = fx.create(&conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0"));
     assert_err(
@@ -781,13 +1024,20 @@ fn gateway_rules() {
     assert_eq!(g.gateway.name, "edge-gw");
     assert!(!g.gateway.auto_propagate);
     assert_eq!(g.connection_count, 1);
-    let page = fx.control.describe_vpn_gateways(&DescribeVpnGatewaysRequest::default()).unwrap();
+    let page = fx
+        .control
+        .describe_vpn_gateways(&DescribeVpnGatewaysRequest::default())
+        .unwrap();
     assert_eq!(page.total_count, 1);
     assert_err(
-        fx.control.describe_vpn_gateways(&DescribeVpnGatewaysRequest {
-            page: PageRequest { page_number: None, page_size: Some(51) },
-            ..Default::default()
-        }),
+        fx.control
+            .describe_vpn_gateways(&DescribeVpnGatewaysRequest {
+                page: PageRequest {
+                    page_number: None,
+                    page_size: Some(51),
+                },
+                ..Default::default()
+            }),
         "IllegalParam.PageSize",
         &["1 to 50"],
     );
@@ -807,7 +1057,15 @@ fn names_follow_the_provider_rules() {
     let fx = fixture();
     let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
     req.name = Some("https://phish".into());
-    assert_err(fx.control.create_vpn_connection(&req), "InvalidName", &["http"]);
+    assert_err(
+        fx.control.create_vpn_connection(&req),
+        "InvalidName",
+        &["http"],
+    );
     req.name = Some("x".repeat(101));
-    assert_err(fx.control.create_vpn_connection(&req), "InvalidName", &["101 characters"]);
+    assert_err(
+        fx.control.create_vpn_connection(&req),
+        "InvalidName",
+        &["101 characters"],
+    );
 }

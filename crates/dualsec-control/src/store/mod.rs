@@ -134,10 +134,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 }
 
 /// Runs `f` in a write transaction and returns its value.
-pub fn write_with<T>(
-    store: &dyn Store,
-    mut f: impl FnMut(&mut dyn Tx) -> Result<T>,
-) -> Result<T> {
+pub fn write_with<T>(store: &dyn Store, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
     let mut out = None;
     store.write(&mut |tx| {
         out = Some(f(tx)?);

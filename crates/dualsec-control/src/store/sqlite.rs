@@ -189,7 +189,11 @@ fn from_doc<T: DeserializeOwned>(s: &str) -> Result<T> {
 }
 
 impl SqlTx<'_> {
-    fn one<T: DeserializeOwned>(&self, sql: &str, key: &[&dyn rusqlite::ToSql]) -> Result<Option<T>> {
+    fn one<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        key: &[&dyn rusqlite::ToSql],
+    ) -> Result<Option<T>> {
         let doc: Option<String> = self
             .c
             .prepare_cached(sql)?
@@ -235,10 +239,16 @@ impl Tx for SqlTx<'_> {
     }
 
     fn customer_gateway(&mut self, id: &CustomerGatewayId) -> Result<Option<CustomerGateway>> {
-        self.one("SELECT doc FROM customer_gateways WHERE id = ?1", &[&id.as_str()])
+        self.one(
+            "SELECT doc FROM customer_gateways WHERE id = ?1",
+            &[&id.as_str()],
+        )
     }
     fn customer_gateways(&mut self) -> Result<Vec<CustomerGateway>> {
-        self.many("SELECT doc FROM customer_gateways ORDER BY create_ms, id", &[])
+        self.many(
+            "SELECT doc FROM customer_gateways ORDER BY create_ms, id",
+            &[],
+        )
     }
     fn put_customer_gateway(&mut self, c: &CustomerGateway) -> Result<()> {
         self.exec(
@@ -247,7 +257,10 @@ impl Tx for SqlTx<'_> {
         )
     }
     fn delete_customer_gateway(&mut self, id: &CustomerGatewayId) -> Result<()> {
-        self.exec("DELETE FROM customer_gateways WHERE id = ?1", &[&id.as_str()])
+        self.exec(
+            "DELETE FROM customer_gateways WHERE id = ?1",
+            &[&id.as_str()],
+        )
     }
 
     fn connection(&mut self, id: &VpnConnectionId) -> Result<Option<VpnConnection>> {
@@ -274,7 +287,10 @@ impl Tx for SqlTx<'_> {
              ON CONFLICT (id) DO UPDATE SET gateway_id = excluded.gateway_id, create_ms = excluded.create_ms, doc = excluded.doc",
             params![c.id.as_str(), c.gateway_id.as_str(), ms(c.create_time_ms), to_doc(c)?],
         )?;
-        self.exec("DELETE FROM tunnels WHERE connection_id = ?1", &[&c.id.as_str()])?;
+        self.exec(
+            "DELETE FROM tunnels WHERE connection_id = ?1",
+            &[&c.id.as_str()],
+        )?;
         for t in &c.tunnels {
             self.exec(
                 "INSERT INTO tunnels (id, connection_id) VALUES (?1, ?2)",
@@ -335,10 +351,16 @@ impl Tx for SqlTx<'_> {
     }
 
     fn pending(&mut self, gateway: &VpnGatewayId) -> Result<Option<PendingOperation>> {
-        self.one("SELECT doc FROM pending WHERE gateway_id = ?1", &[&gateway.as_str()])
+        self.one(
+            "SELECT doc FROM pending WHERE gateway_id = ?1",
+            &[&gateway.as_str()],
+        )
     }
     fn pendings(&mut self) -> Result<Vec<PendingOperation>> {
-        self.many("SELECT doc FROM pending ORDER BY accepted_ms, gateway_id", &[])
+        self.many(
+            "SELECT doc FROM pending ORDER BY accepted_ms, gateway_id",
+            &[],
+        )
     }
     fn put_pending(&mut self, op: &PendingOperation) -> Result<()> {
         self.exec(
@@ -347,7 +369,10 @@ impl Tx for SqlTx<'_> {
         )
     }
     fn delete_pending(&mut self, gateway: &VpnGatewayId) -> Result<()> {
-        self.exec("DELETE FROM pending WHERE gateway_id = ?1", &[&gateway.as_str()])
+        self.exec(
+            "DELETE FROM pending WHERE gateway_id = ?1",
+            &[&gateway.as_str()],
+        )
     }
 
     fn client_token(&mut self, action: &str, token: &str) -> Result<Option<ClientTokenRecord>> {
@@ -363,7 +388,10 @@ impl Tx for SqlTx<'_> {
         )
     }
     fn expire_client_tokens(&mut self, before_ms: u64) -> Result<()> {
-        self.exec("DELETE FROM client_tokens WHERE create_ms < ?1", &[&ms(before_ms)])
+        self.exec(
+            "DELETE FROM client_tokens WHERE create_ms < ?1",
+            &[&ms(before_ms)],
+        )
     }
 
     fn access_key(&mut self, id: &str) -> Result<Option<AccessKey>> {
@@ -380,7 +408,10 @@ impl Tx for SqlTx<'_> {
     }
 
     fn tunnel_observed(&mut self, id: &TunnelId) -> Result<Option<TunnelObserved>> {
-        self.one("SELECT doc FROM tunnel_observed WHERE tunnel_id = ?1", &[&id.as_str()])
+        self.one(
+            "SELECT doc FROM tunnel_observed WHERE tunnel_id = ?1",
+            &[&id.as_str()],
+        )
     }
     fn put_tunnel_observed(&mut self, o: &TunnelObserved) -> Result<()> {
         self.exec(
@@ -389,7 +420,10 @@ impl Tx for SqlTx<'_> {
         )
     }
     fn delete_tunnel_observed(&mut self, id: &TunnelId) -> Result<()> {
-        self.exec("DELETE FROM tunnel_observed WHERE tunnel_id = ?1", &[&id.as_str()])
+        self.exec(
+            "DELETE FROM tunnel_observed WHERE tunnel_id = ?1",
+            &[&id.as_str()],
+        )
     }
 
     fn append_event(&mut self, e: &ConnectionEvent) -> Result<u64> {
@@ -435,6 +469,9 @@ impl Tx for SqlTx<'_> {
             .collect()
     }
     fn delete_events(&mut self, connection: &VpnConnectionId) -> Result<()> {
-        self.exec("DELETE FROM events WHERE connection_id = ?1", &[&connection.as_str()])
+        self.exec(
+            "DELETE FROM events WHERE connection_id = ?1",
+            &[&connection.as_str()],
+        )
     }
 }

@@ -1,6 +1,7 @@
 //! Shared fixture: a `Control` over an in-memory (or file) store with a manual clock, a seeded RNG
 //! and a two-zone public-IP pool.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // test helpers: a failed setup should panic
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,18 +30,30 @@ pub fn zone(z: &str) -> ZoneId {
     ZoneId(z.into())
 }
 
-pub fn control_over(store: Arc<dyn Store>, completion: Completion, seed: u64) -> (Control, Arc<ManualClock>) {
+pub fn control_over(
+    store: Arc<dyn Store>,
+    completion: Completion,
+    seed: u64,
+) -> (Control, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(T0));
     let config = ControlConfig {
         completion,
         ..ControlConfig::default()
     };
-    let c = Control::new(store, clock.clone(), Box::new(ChaCha20Rng::seed_from_u64(seed)), config);
+    let c = Control::new(
+        store,
+        clock.clone(),
+        Box::new(ChaCha20Rng::seed_from_u64(seed)),
+        config,
+    );
     (c, clock)
 }
 
 pub fn fixture() -> Fx {
-    fixture_with(Arc::new(SqliteStore::open_in_memory().unwrap()), Completion::AfterDelay(DELAY))
+    fixture_with(
+        Arc::new(SqliteStore::open_in_memory().unwrap()),
+        Completion::AfterDelay(DELAY),
+    )
 }
 
 pub fn fixture_with(store: Arc<dyn Store>, completion: Completion) -> Fx {
@@ -53,7 +66,11 @@ pub fn fixture_with(store: Arc<dyn Store>, completion: Completion) -> Fx {
             (zone("zone-b"), "192.0.2.4".parse().unwrap()),
         ])
         .unwrap();
-    let gw = control.create_vpn_gateway(&gateway_req()).unwrap().gateway.id;
+    let gw = control
+        .create_vpn_gateway(&gateway_req())
+        .unwrap()
+        .gateway
+        .id;
     let cgw_asn = control
         .create_customer_gateway(&cgw_req("203.0.113.10", Some("65001")))
         .unwrap()
@@ -62,7 +79,13 @@ pub fn fixture_with(store: Arc<dyn Store>, completion: Completion) -> Fx {
         .create_customer_gateway(&cgw_req("203.0.113.20", None))
         .unwrap()
         .id;
-    Fx { control, clock, gw, cgw_asn, cgw_plain }
+    Fx {
+        control,
+        clock,
+        gw,
+        cgw_asn,
+        cgw_plain,
+    }
 }
 
 pub fn gateway_req() -> CreateVpnGatewayRequest {
@@ -158,7 +181,12 @@ pub fn assert_err<T: std::fmt::Debug>(r: Result<T>, code: &str, needles: &[&str]
     let e = r.expect_err("expected an error");
     assert_eq!(e.code(), code, "message: {}", e.message());
     for n in needles {
-        assert!(e.message().contains(n), "message {:?} lacks {:?}", e.message(), n);
+        assert!(
+            e.message().contains(n),
+            "message {:?} lacks {:?}",
+            e.message(),
+            n
+        );
     }
     e
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::netns::{Netns, run_host};
 use crate::process::{Process, wait_until};
 
@@ -72,6 +72,10 @@ pub struct CaptureSummary {
 }
 
 /// Dissects `pcap` with tshark and counts IKE/ESP frames and malformed packets.
+///
+/// Malformed means: tshark marks the frame malformed or raises an expert error, or a UDP 500/4500
+/// payload that is neither IKE, ESP nor a NAT-keepalive (tshark's IKE dissector declines short
+/// garbage and shows it as plain data, which would otherwise pass silently).
 pub fn analyze(pcap: &Path) -> Result<CaptureSummary> {
     let file = pcap.to_string_lossy().into_owned();
     let fields = run_host(
@@ -83,6 +87,8 @@ pub fn analyze(pcap: &Path) -> Result<CaptureSummary> {
             "-T",
             "fields",
             "-e",
+            "frame.number",
+            "-e",
             "frame.protocols",
             "-e",
             "udp.port",
@@ -90,8 +96,13 @@ pub fn analyze(pcap: &Path) -> Result<CaptureSummary> {
     )?;
     let mut s = CaptureSummary::default();
     for line in fields.lines() {
+        let mut cols = line.split('\t');
+        let (number, protocols, ports) = (
+            cols.next().unwrap_or_default(),
+            cols.next().unwrap_or_default(),
+            cols.next().unwrap_or_default(),
+        );
         s.frames += 1;
-        let (protocols, ports) = line.split_once('\t').unwrap_or((line, ""));
         let layers: Vec<&str> = protocols.split(':').collect();
         if layers.contains(&"isakmp") {
             s.ike += 1;
@@ -100,11 +111,18 @@ pub fn analyze(pcap: &Path) -> Result<CaptureSummary> {
             s.esp += 1;
         }
         let ports: Vec<&str> = ports.split(',').collect();
+        let ike_port = ports.contains(&"500") || ports.contains(&"4500");
         if ports.contains(&"500") {
             s.udp500 += 1;
         }
         if ports.contains(&"4500") {
             s.udp4500 += 1;
+        }
+        if ike_port && layers.last() == Some(&"data") {
+            s.malformed.push(format!(
+                "frame {number}: UDP {} payload is not IKE, ESP or a NAT-keepalive",
+                ports.join("->")
+            ));
         }
     }
     let bad = run_host(
@@ -116,22 +134,12 @@ pub fn analyze(pcap: &Path) -> Result<CaptureSummary> {
             "-Y",
             "_ws.malformed || _ws.expert.severity >= \"error\"",
         ],
-    )
-    .or_else(|_| {
-        // Older display-filter syntax fallback.
-        run_host("tshark", ["-n", "-r", file.as_str(), "-Y", "_ws.malformed"])
-    })?;
-    s.malformed = bad
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_owned)
-        .collect();
-    if s.frames == 0 && !fields.is_empty() {
-        return Err(Error::Parse {
-            tool: "tshark",
-            detail: "no frames parsed".into(),
-        });
-    }
+    )?;
+    s.malformed.extend(
+        bad.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_owned()),
+    );
     Ok(s)
 }
 

@@ -171,7 +171,7 @@ impl Charon {
 }
 
 fn unique_dir(parent: &Path, stem: &str) -> Result<PathBuf> {
-    for n in 0.. {
+    for n in 0..1000 {
         let d = parent.join(format!("{stem}{n}"));
         match std::fs::create_dir(&d) {
             Ok(()) => return Ok(d),
@@ -179,7 +179,10 @@ fn unique_dir(parent: &Path, stem: &str) -> Result<PathBuf> {
             Err(e) => return Err(Error::io(format!("mkdir {}", d.display()), e)),
         }
     }
-    unreachable!("u32 range exhausted")
+    Err(Error::io(
+        format!("mkdir {}/{stem}N", parent.display()),
+        std::io::ErrorKind::AlreadyExists.into(),
+    ))
 }
 
 pub(crate) fn write(path: &Path, text: &str) -> Result<()> {

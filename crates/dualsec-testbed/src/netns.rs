@@ -71,6 +71,12 @@ impl Netns {
         &self.inner.name
     }
 
+    /// The namespace's bind-mount path (`/run/netns/<name>`), for `setns(2)` from in-process code
+    /// such as the data plane's tests.
+    pub fn path(&self) -> PathBuf {
+        Path::new("/run/netns").join(self.name())
+    }
+
     /// The role given at creation (`"gw"`, `"cgw"` …).
     pub fn role(&self) -> &str {
         &self.inner.role

@@ -14,7 +14,7 @@ pub enum Error {
         command: String,
         /// Exit status as printed by std.
         status: String,
-        /// Captured standard error (trimmed).
+        /// Captured standard error (trimmed), followed by the last lines of standard output.
         stderr: String,
     },
     /// A command could not be started or a file could not be read or written.

@@ -393,7 +393,7 @@ fn dump_logs(dir: &Path) {
             continue;
         }
         let lines: Vec<&str> = text.lines().collect();
-        let tail = &lines[lines.len().saturating_sub(60)..];
+        let tail = &lines[lines.len().saturating_sub(120)..];
         eprintln!("==== {} (last {} lines) ====", f.display(), tail.len());
         for l in tail {
             eprintln!("{l}");
@@ -426,10 +426,19 @@ fn check(c: &Command, out: Output) -> Result<Output> {
     if out.status.success() {
         Ok(out)
     } else {
+        // swanctl and friends report on stdout; keep its tail next to stderr.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = stdout.lines().collect();
+        let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
         Err(Error::Command {
             command: describe(c),
             status: out.status.to_string(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            stderr: if tail.is_empty() {
+                stderr
+            } else {
+                format!("{stderr}\n--- stdout (last lines) ---\n{tail}")
+            },
         })
     }
 }

@@ -62,6 +62,8 @@ pub struct CaptureSummary {
     pub ike: u64,
     /// Frames with an ESP layer (including ESP in UDP).
     pub esp: u64,
+    /// NAT-keepalives (RFC 3948 §2.3, one 0xFF octet on UDP 4500).
+    pub keepalive: u64,
     /// UDP frames to or from port 500.
     pub udp500: u64,
     /// UDP frames to or from port 4500.
@@ -109,6 +111,9 @@ pub fn analyze(pcap: &Path) -> Result<CaptureSummary> {
         }
         if layers.contains(&"esp") {
             s.esp += 1;
+        }
+        if layers.last() == Some(&"udpencap") {
+            s.keepalive += 1;
         }
         let ports: Vec<&str> = ports.split(',').collect();
         let ike_port = ports.contains(&"500") || ports.contains(&"4500");

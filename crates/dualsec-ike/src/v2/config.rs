@@ -410,18 +410,23 @@ pub struct RetransmitConfig {
     pub initial: Duration,
     /// Factor applied to the wait after each retransmission.
     pub backoff: u32,
-    /// Retransmissions before the exchange is given up (the peer is then unreachable).
+    /// The wait never grows beyond this.
+    pub max_interval: Duration,
+    /// Retransmissions of a handshake request before the peer is reported unreachable. Once the
+    /// IKE SA is up, requests are retransmitted until the DPD timeout decides instead (R-TUN-5).
     pub max_retransmits: u32,
 }
 
 impl Default for RetransmitConfig {
-    /// 2 s doubling, 4 retransmissions: gives up after 2+4+8+16+32 = 62 s, so an unreachable
-    /// peer is reported within about a minute (R-DIAG-1).
+    /// 1 s doubling up to 3 s, 6 retransmissions: sends at 0, 1, 3, 6, 9, 12, 15 s, and an
+    /// unreachable peer is reported at 18 s (R-DIAG-1); a liveness check is sent about 11 times within the 30 s
+    /// DPD timeout, so heavy loss alone does not kill a tunnel.
     fn default() -> Self {
         RetransmitConfig {
-            initial: Duration::from_secs(2),
+            initial: Duration::from_secs(1),
             backoff: 2,
-            max_retransmits: 4,
+            max_interval: Duration::from_secs(3),
+            max_retransmits: 6,
         }
     }
 }

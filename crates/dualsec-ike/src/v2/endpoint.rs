@@ -422,7 +422,9 @@ impl Endpoint {
             )));
         };
         // The SPI pair must match too.
-        if hdr.spi_i != sa.spi_i || (sa.spi_r != 0 && hdr.spi_r != sa.spi_r) {
+        let retransmitted_init = hdr.exchange == ExchangeType::IKE_SA_INIT && hdr.spi_r == 0;
+        if hdr.spi_i != sa.spi_i || (sa.spi_r != 0 && hdr.spi_r != sa.spi_r && !retransmitted_init)
+        {
             return Err(Error::InvalidMessage("SPI pair does not match".into()));
         }
         let mut out = std::mem::take(&mut self.out);

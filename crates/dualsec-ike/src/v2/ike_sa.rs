@@ -338,7 +338,8 @@ impl IkeSa {
         let mut sa = IkeSa::blank(now, tunnel, cfg, Role::Initiator, ports, local, remote);
         sa.spi_i = random_spi(rng);
         sa.initial_contact = initial_contact;
-        let dh = DhPrivate::generate(group, rng).map_err(|e| Error::ApiMisuse(unsupported_group(e)))?;
+        let dh =
+            DhPrivate::generate(group, rng).map_err(|e| Error::ApiMisuse(unsupported_group(e)))?;
         let ni = random_bytes(rng, NONCE_LEN);
         sa.send_sa_init(now, dh, ni, None, 0, out, rng)?;
         Ok(sa)
@@ -2210,16 +2211,20 @@ impl IkeSa {
         let Some(o) = &mut self.outstanding else {
             return;
         };
-        if o.retransmits >= rc.max_retransmits {
+        let established = matches!(self.state, State::Established(_));
+        if established {
+            // R-TUN-5: an unanswered request is a liveness question; the DPD timeout decides.
+            if let Some(d) = self.cfg.dpd {
+                if !self.timers.is_set(Timer::DpdTimeout) {
+                    self.timers.set(Timer::DpdTimeout, now + d.timeout);
+                }
+            }
+        }
+        if o.retransmits >= rc.max_retransmits && !(established && self.cfg.dpd.is_some()) {
             let exchange = o.pending.exchange_name();
             let retransmits = o.retransmits;
-            let dpd_running = self.timers.is_set(Timer::DpdTimeout);
             self.outstanding = None;
-            if self.is_established() {
-                if dpd_running {
-                    // Let the DPD timeout decide.
-                    return;
-                }
+            if established {
                 warn!(tunnel = %self.tunnel, exchange, "no response; peer considered dead");
                 out.events.push_back(Event::PeerDead {
                     tunnel: self.tunnel,
@@ -2244,8 +2249,14 @@ impl IkeSa {
             }
             return;
         }
+        let Some(o) = &mut self.outstanding else {
+            return;
+        };
         o.retransmits += 1;
-        let wait = rc.initial * rc.backoff.saturating_pow(o.retransmits);
+        let wait = rc
+            .initial
+            .saturating_mul(rc.backoff.saturating_pow(o.retransmits))
+            .min(rc.max_interval);
         debug!(tunnel = %self.tunnel, msg_id = o.msg_id, n = o.retransmits, "retransmitting {}", o.pending.exchange_name());
         let bytes = o.bytes.clone();
         self.transmit(bytes, out);

@@ -6,7 +6,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use dualsec_ike::v2::{ChildSaInfo, Endpoint, EndpointConfig, Event, Psk, Transmit, TunnelConfig, TunnelId};
+use dualsec_ike::v2::{
+    ChildSaInfo, Endpoint, EndpointConfig, Event, Psk, Transmit, TunnelConfig, TunnelId,
+};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
@@ -55,12 +57,33 @@ pub struct Pair {
     pub dropped: u64,
 }
 
+/// Logs to the test output when `RUST_LOG` is set.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
+}
+
 impl Pair {
     pub fn new(seed: u64, a_cfg: TunnelConfig, b_cfg: TunnelConfig) -> Pair {
-        Self::with_endpoint_configs(seed, a_cfg, b_cfg, EndpointConfig::default(), EndpointConfig::default())
+        Self::with_endpoint_configs(
+            seed,
+            a_cfg,
+            b_cfg,
+            EndpointConfig::default(),
+            EndpointConfig::default(),
+        )
     }
 
-    pub fn with_endpoint_configs(seed: u64, a_cfg: TunnelConfig, b_cfg: TunnelConfig, ea: EndpointConfig, eb: EndpointConfig) -> Pair {
+    pub fn with_endpoint_configs(
+        seed: u64,
+        a_cfg: TunnelConfig,
+        b_cfg: TunnelConfig,
+        ea: EndpointConfig,
+        eb: EndpointConfig,
+    ) -> Pair {
+        init_tracing();
         let mut rng_a = ChaCha20Rng::seed_from_u64(seed);
         let mut rng_b = ChaCha20Rng::seed_from_u64(seed ^ 0x5555_5555);
         let mut a = Endpoint::new(ea, &mut rng_a);
@@ -144,9 +167,14 @@ impl Pair {
                 self.dropped += 1;
                 continue;
             }
-            let extra = if self.jitter.is_zero() { Duration::ZERO } else { self.jitter.mul_f64(self.roll()) };
+            let extra = if self.jitter.is_zero() {
+                Duration::ZERO
+            } else {
+                self.jitter.mul_f64(self.roll())
+            };
             self.seq += 1;
-            self.in_flight.push((self.now + self.latency + extra, self.seq, t));
+            self.in_flight
+                .push((self.now + self.latency + extra, self.seq, t));
         }
         while let Some(e) = self.a.poll_event() {
             self.events_a.push(e);
@@ -160,18 +188,27 @@ impl Pair {
     pub fn step(&mut self) -> bool {
         self.collect();
         let next_pkt = self.in_flight.iter().map(|(at, seq, _)| (*at, *seq)).min();
-        let next_timer = [self.a.poll_timeout(), self.b.poll_timeout()].into_iter().flatten().min();
+        let next_timer = [self.a.poll_timeout(), self.b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
         match (next_pkt, next_timer) {
             (Some((at, seq)), t) if t.is_none_or(|t| at <= t) => {
                 let _ = at;
                 self.now = self.now.max(at);
-                let idx = self.in_flight.iter().position(|(_, s, _)| *s == seq).unwrap();
+                let idx = self
+                    .in_flight
+                    .iter()
+                    .position(|(_, s, _)| *s == seq)
+                    .unwrap();
                 let (_, _, t) = self.in_flight.remove(idx);
                 let now = self.now;
                 if t.remote.ip() == ip(A_IP) {
-                    self.a.handle_datagram(now, t.remote, t.local, &t.bytes, &mut self.rng_a);
+                    self.a
+                        .handle_datagram(now, t.remote, t.local, &t.bytes, &mut self.rng_a);
                 } else if t.remote.ip() == ip(B_IP) {
-                    self.b.handle_datagram(now, t.remote, t.local, &t.bytes, &mut self.rng_b);
+                    self.b
+                        .handle_datagram(now, t.remote, t.local, &t.bytes, &mut self.rng_b);
                 }
             }
             (_, Some(t)) => {
@@ -245,7 +282,10 @@ pub fn assert_children_match(a: &ChildSaInfo, b: &ChildSaInfo) {
     assert_eq!(*a.keys_out.integ_key, *b.keys_in.integ_key);
     assert_eq!(*a.keys_in.encr_key, *b.keys_out.encr_key);
     assert_eq!(*a.keys_in.integ_key, *b.keys_out.integ_key);
-    assert_ne!(*a.keys_in.encr_key, *a.keys_out.encr_key, "directions use different keys");
+    assert_ne!(
+        *a.keys_in.encr_key, *a.keys_out.encr_key,
+        "directions use different keys"
+    );
 }
 
 pub fn addr(s: &str, port: u16) -> SocketAddr {

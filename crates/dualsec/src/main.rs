@@ -1,4 +1,206 @@
 //! `dualsec`: the gateway binary.
-fn main() {
-    println!("dualsec");
+//!
+//! - `dualsec serve --data-dir DIR --listen ADDR [--public-ip ZONE=IP …]` runs the gateway's API
+//!   (and, later, the engine).
+//! - every other subcommand is a client: one signed API call (ACS3-HMAC-SHA256) per command, e.g.
+//!   `dualsec vpn-gateway create --vpc-id vpc-1 --bandwidth 10`, `dualsec connection describe vco-…`,
+//!   `dualsec peer-config vco-… --format json`, `dualsec call DescribeVpnGateways`.
+//!   Credentials: `--credentials FILE` (the file `serve` writes), or `DUALSEC_ACCESS_KEY_ID`,
+//!   `DUALSEC_ACCESS_KEY_SECRET`, `DUALSEC_ENDPOINT`, `DUALSEC_REGION`.
+
+mod cli;
+mod client;
+mod serve;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Arg, ArgAction, Command, value_parser};
+
+fn command() -> Command {
+    Command::new("dualsec")
+        .about("Self-hosted dual-tunnel IPsec VPN gateway with a provider-compatible API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .subcommand_required(true)
+        .arg(
+            Arg::new("endpoint")
+                .long("endpoint")
+                .global(true)
+                .env("DUALSEC_ENDPOINT")
+                .help("API endpoint (host:port or http://host:port); default from the credentials file"),
+        )
+        .arg(
+            Arg::new("credentials")
+                .long("credentials")
+                .global(true)
+                .env("DUALSEC_CREDENTIALS")
+                .value_parser(value_parser!(PathBuf))
+                .help("Credentials file written by `dualsec serve` (DATA_DIR/credentials)"),
+        )
+        .arg(Arg::new("access-key-id").long("access-key-id").global(true).env("DUALSEC_ACCESS_KEY_ID").hide(true))
+        .arg(
+            Arg::new("access-key-secret")
+                .long("access-key-secret")
+                .global(true)
+                .env("DUALSEC_ACCESS_KEY_SECRET")
+                .hide_env_values(true)
+                .hide(true),
+        )
+        .arg(Arg::new("region").long("region").global(true).env("DUALSEC_REGION").help("RegionId (default: from the credentials file, else `local`)"))
+        .arg(
+            Arg::new("output")
+                .long("output")
+                .short('o')
+                .global(true)
+                .value_parser(["table", "json"])
+                .default_value("table")
+                .help("Output format"),
+        )
+        .subcommand(
+            Command::new("serve")
+                .about("Run the gateway: API, store, background completion of accepted changes")
+                .arg(Arg::new("data-dir").long("data-dir").required(true).value_parser(value_parser!(PathBuf)))
+                .arg(
+                    Arg::new("listen")
+                        .long("listen")
+                        .default_value("127.0.0.1:8080")
+                        .value_parser(value_parser!(SocketAddr))
+                        .help("API address; port 0 picks a free port (the bound address is printed)"),
+                )
+                .arg(
+                    Arg::new("public-ip")
+                        .long("public-ip")
+                        .action(ArgAction::Append)
+                        .value_name("ZONE=IP")
+                        .help("A public IP of this host and its zone; give two zones for zone redundancy (R-HA-4). Default: zone-a=192.0.2.1 zone-b=192.0.2.2 (demo)"),
+                )
+                .arg(Arg::new("serve-region").long("region-id").default_value("local").help("The RegionId this gateway serves"))
+                .arg(
+                    Arg::new("completion-delay-ms")
+                        .long("completion-delay-ms")
+                        .default_value("1000")
+                        .value_parser(value_parser!(u64))
+                        .help("How long an accepted connection change stays `updating`"),
+                ),
+        )
+        .subcommands(cli::client_commands())
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DUALSEC_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let matches = command().get_matches();
+    let Some((name, sub)) = matches.subcommand() else { return ExitCode::FAILURE };
+    match name {
+        "serve" => run_serve(sub),
+        "actions" => {
+            for a in dualsec_api::actions::ACTIONS {
+                println!("{:<36} {}", a.name, a.summary);
+            }
+            ExitCode::SUCCESS
+        }
+        _ => run_client(name, sub, &matches),
+    }
+}
+
+fn run_serve(m: &clap::ArgMatches) -> ExitCode {
+    let mut public_ips = Vec::new();
+    for s in m.get_many::<String>("public-ip").into_iter().flatten() {
+        match serve::parse_public_ip(s) {
+            Ok(x) => public_ips.push(x),
+            Err(e) => {
+                eprintln!("dualsec: --public-ip: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let (Some(data_dir), Some(listen)) = (m.get_one::<PathBuf>("data-dir"), m.get_one::<SocketAddr>("listen")) else {
+        return ExitCode::from(2);
+    };
+    let opts = serve::ServeOptions {
+        data_dir: data_dir.clone(),
+        listen: *listen,
+        public_ips,
+        region: m.get_one::<String>("serve-region").cloned().unwrap_or_else(|| "local".into()),
+        completion_delay: Duration::from_millis(m.get_one::<u64>("completion-delay-ms").copied().unwrap_or(1000)),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dualsec: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(serve::serve(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dualsec: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_client(name: &str, sub: &clap::ArgMatches, top: &clap::ArgMatches) -> ExitCode {
+    let inv = match cli::invocation(name, sub) {
+        Ok(Some(i)) => i,
+        Ok(None) => {
+            eprintln!("dualsec: unknown command");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("dualsec: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // Global flags may be given before or after the subcommand.
+    let get = |k: &str| sub.get_one::<String>(k).or_else(|| top.get_one::<String>(k)).cloned();
+    let file: BTreeMap<String, String> = match sub
+        .get_one::<PathBuf>("credentials")
+        .or_else(|| top.get_one::<PathBuf>("credentials"))
+    {
+        Some(p) => match client::read_credentials_file(p) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("dualsec: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => BTreeMap::new(),
+    };
+    let pick = |flag: &str, key: &str| get(flag).or_else(|| file.get(key).cloned());
+    let (Some(id), Some(secret)) = (pick("access-key-id", "access_key_id"), pick("access-key-secret", "access_key_secret")) else {
+        eprintln!(
+            "dualsec: no credentials: pass --credentials DATA_DIR/credentials or set DUALSEC_ACCESS_KEY_ID and DUALSEC_ACCESS_KEY_SECRET"
+        );
+        return ExitCode::from(2);
+    };
+    let creds = client::Credentials {
+        endpoint: pick("endpoint", "endpoint").unwrap_or_else(|| "127.0.0.1:8080".into()),
+        access_key_id: id,
+        access_key_secret: secret,
+    };
+    let mut params = inv.params;
+    params.entry("RegionId".into()).or_insert_with(|| pick("region", "region").unwrap_or_else(|| "local".into()));
+    let json_out = get("output").as_deref() == Some("json");
+    match client::call(&creds, &inv.action, &params) {
+        Ok(v) => {
+            if json_out {
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            } else {
+                print!("{}", cli::render_table(&v, inv.columns));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("dualsec: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -131,6 +131,48 @@ impl IkeProposal {
     };
 }
 
+impl IkeProposal {
+    /// Parses a strongSwan IKE proposal (`aes128-sha1-modp1024`, `aes256gcm16-prfsha384-ecp384`);
+    /// the PRF defaults to the integrity algorithm's hash, as strongSwan does.
+    pub fn from_strongswan(s: &str) -> Result<IkeProposal, dualsec_crypto::CryptoError> {
+        let suite = dualsec_crypto::product::Suite::parse_strongswan(s)?;
+        let prf = suite.ike_prf().ok_or_else(|| unknown_proposal(s))?;
+        Ok(IkeProposal {
+            encr: suite.cipher.id(),
+            key_bits: suite.cipher.key_length_attribute(),
+            integ: suite.integ.map_or(IntegId::NONE, |i| i.id()),
+            prf: prf.id(),
+            dh: suite.dh.ok_or_else(|| unknown_proposal(s))?.id(),
+        })
+    }
+}
+
+fn unknown_proposal(s: &str) -> dualsec_crypto::CryptoError {
+    dualsec_crypto::CryptoError::UnknownName {
+        kind: "IKE proposal (needs a PRF and a DH group)",
+        name: s.to_owned(),
+    }
+}
+
+impl EspProposal {
+    /// Parses a strongSwan ESP proposal (`aes128-sha1`, `aes128-sha1-modp1024`); returns the
+    /// proposal and the PFS group if one is named.
+    pub fn from_strongswan(
+        s: &str,
+    ) -> Result<(EspProposal, Option<DhId>), dualsec_crypto::CryptoError> {
+        let suite = dualsec_crypto::product::Suite::parse_strongswan(s)?;
+        Ok((
+            EspProposal {
+                encr: suite.cipher.id(),
+                key_bits: suite.cipher.key_length_attribute(),
+                integ: suite.integ.map_or(IntegId::NONE, |i| i.id()),
+                esn: false,
+            },
+            suite.dh.map(|g| g.id()),
+        ))
+    }
+}
+
 impl fmt::Display for IkeProposal {
     /// strongSwan-style text (`aes128-sha1-prfsha1-modp1024`), the vocabulary network engineers
     /// compare against their device's configuration.

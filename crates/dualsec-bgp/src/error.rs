@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::asn::Asn;
+use crate::speaker::State;
 use crate::wire::{
     AttrType, CeaseSubcode, DecodeError, ErrorCode, HeaderSubcode, MessageType, Notification,
     OpenSubcode, UpdateSubcode,
@@ -34,7 +35,7 @@ pub enum SessionError {
         /// What arrived.
         message: MessageType,
         /// Our state.
-        state: &'static str,
+        state: State,
     },
     /// More prefixes than allowed (RFC 4486 §4).
     #[error("peer sent more than {limit} prefixes")]
@@ -124,11 +125,11 @@ impl SessionError {
             SessionError::HoldTimerExpired(_) => n(C::HOLD_TIMER_EXPIRED, 0, vec![]),
             // RFC 6608 subcodes: 1 OpenSent, 2 OpenConfirm, 3 Established.
             SessionError::UnexpectedMessage { state, .. } => {
-                let sub = match *state {
-                    "OpenSent" => 1,
-                    "OpenConfirm" => 2,
-                    "Established" => 3,
-                    _ => 0,
+                let sub = match state {
+                    State::OpenSent => 1,
+                    State::OpenConfirm => 2,
+                    State::Established => 3,
+                    State::Idle | State::Connect | State::Active => 0,
                 };
                 n(C::FSM, sub, vec![])
             }

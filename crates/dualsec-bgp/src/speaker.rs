@@ -352,13 +352,9 @@ impl Speaker {
     pub fn tcp_closed(&mut self, now: Instant) {
         match self.state {
             State::Idle => {}
-            // RFC 4271 §8.2.2 Connect/OpenSent + TcpConnectionFails: retry later.
+            // RFC 4271 §8.2.2 Connect + TcpConnectionFails: Active, retry when ConnectRetry fires.
             State::Connect | State::Active => {
-                self.state = if self.config.passive {
-                    State::Active
-                } else {
-                    State::Connect
-                };
+                self.state = State::Active;
                 self.arm(Timer::ConnectRetry, now + self.config.connect_retry);
             }
             from => {
@@ -505,6 +501,8 @@ impl Speaker {
                     self.events.push_back(SessionEvent::CloseTcp);
                     self.begin(now);
                 }
+                // RFC 4271 §8.2.2 Active + ConnectRetryTimer_Expires: connect again.
+                State::Active if !self.config.passive => self.begin(now),
                 State::Active => self.arm(Timer::ConnectRetry, now + self.config.connect_retry),
                 _ => {}
             },
@@ -602,7 +600,7 @@ impl Speaker {
         }
         let unexpected = |s: &Self, m: &Message| SessionError::UnexpectedMessage {
             message: m.message_type(),
-            state: s.state.name(),
+            state: s.state,
         };
         match (self.state, m) {
             (State::OpenSent, Message::Open(o)) => self.on_open(o, now),

@@ -828,3 +828,59 @@ mod props {
         }
     }
 }
+
+#[test]
+fn rfc6608_fsm_error_subcodes_per_state() {
+    // OPEN again in Established: FSM Error / Receive Unexpected Message in Established (3).
+    let mut s = Scripted::establish(gw_config());
+    s.feed_msg(&Message::Open(open(65001, true)), Codec::FOUR_OCTET);
+    let n = s.last_notification();
+    assert_eq!((n.code, n.subcode), (ErrorCode::FSM, 3));
+    // UPDATE in OpenConfirm (2).
+    let mut s = Scripted::connect(gw_config());
+    s.feed_msg(&Message::Open(open(65001, true)), Codec::FOUR_OCTET);
+    assert_eq!(s.gw.state(), State::OpenConfirm);
+    s.feed_msg(
+        &routes(vec![p("198.19.0.0/16")], vec![65001]),
+        Codec::FOUR_OCTET,
+    );
+    let n = s.last_notification();
+    assert_eq!((n.code, n.subcode), (ErrorCode::FSM, 2));
+}
+
+/// RFC 4271 §8.2.2: in OpenSent the hold timer is "a large value" (4 minutes).
+#[test]
+fn peer_that_never_sends_open_times_out_after_four_minutes() {
+    let mut s = Scripted::connect(gw_config());
+    assert_eq!(s.gw.state(), State::OpenSent);
+    let deadline = s.gw.poll_timeout().unwrap();
+    assert_eq!(deadline - s.now, Duration::from_secs(240));
+    s.gw.handle_timeout(deadline - Duration::from_millis(1));
+    assert_eq!(s.gw.state(), State::OpenSent);
+    s.gw.handle_timeout(deadline);
+    s.drain();
+    let n = s.last_notification();
+    assert_eq!((n.code, n.subcode), (ErrorCode::HOLD_TIMER_EXPIRED, 0));
+    assert_eq!(s.gw.state(), State::Idle);
+}
+
+#[test]
+fn active_speaker_retries_connecting() {
+    let now = Instant::now();
+    let mut gw = Speaker::new(gw_config());
+    gw.start(now);
+    assert_eq!(gw.poll_event(), Some(SessionEvent::ConnectTcp));
+    gw.tcp_closed(now + Duration::from_millis(5)); // connection refused
+    assert_eq!(
+        gw.state(),
+        State::Active,
+        "RFC 4271 §8.2.2: Connect + TcpConnectionFails"
+    );
+    let retry = gw.poll_timeout().unwrap();
+    assert_eq!(
+        retry - (now + Duration::from_millis(5)),
+        Duration::from_secs(30)
+    );
+    gw.handle_timeout(retry);
+    assert_eq!(gw.poll_event(), Some(SessionEvent::ConnectTcp));
+}

@@ -175,6 +175,40 @@ pub fn quick_mode_keymat(
     Secret::new(out)
 }
 
+/// Quick-mode KEYMAT for one ESP SA split into its encryption key (with GCM salt if any) and
+/// integrity key: the encryption key is taken first, then the integrity key, the split every
+/// IKEv1 implementation uses (RFC 2409 §5.5 leaves it to the DOI). `spi` is the SPI of this SA
+/// (chosen by its receiver); protocol is ESP (3).
+#[allow(clippy::too_many_arguments)]
+pub fn quick_mode_esp_keys(
+    prf: Prf,
+    skeyid_d: &[u8],
+    g_qm_xy: Option<&[u8]>,
+    spi: &[u8; 4],
+    ni_b: &[u8],
+    nr_b: &[u8],
+    cipher: Cipher,
+    integ: Option<crate::integ::Integ>,
+) -> (Secret, Secret) {
+    let encr_len = cipher.keymat_len();
+    let integ_len = integ.map_or(0, crate::integ::Integ::key_len);
+    let mut keymat = quick_mode_keymat(
+        prf,
+        skeyid_d,
+        g_qm_xy,
+        PROTO_ESP,
+        spi,
+        ni_b,
+        nr_b,
+        encr_len + integ_len,
+    );
+    let encr = keymat.take_front(encr_len);
+    (encr, keymat)
+}
+
+/// IPsec DOI protocol id of ESP (RFC 2407 §4.4.1).
+pub const PROTO_ESP: u8 = 3;
+
 /// `HASH(1) = prf(SKEYID_a, M-ID | <message after the HASH payload>)` (RFC 2409 §5.5). Also the
 /// hash of informational exchanges (§5.7).
 pub fn qm_hash1(prf: Prf, skeyid_a: &[u8], message_id: u32, rest: &[u8]) -> Secret {

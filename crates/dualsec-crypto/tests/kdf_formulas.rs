@@ -298,3 +298,24 @@ fn rfc5282_ike_sa_keys_with_aead() {
     // Debug never prints key bytes.
     assert_eq!(format!("{:?}", keys.sk_d), "Secret(48 octets)");
 }
+
+/// The ESP split of quick-mode KEYMAT: encryption key first, then integrity key.
+#[test]
+fn rfc2409_section_5_5_quick_mode_esp_split() {
+    let prf = Prf::HMAC_SHA1;
+    let spi = [0xc0, 0xff, 0xee, 0x01];
+    let (ni, nr) = ([b'N'; 16], [b'R'; 16]);
+    let (e, i) = ikev1::quick_mode_esp_keys(
+        prf,
+        &[9u8; 20],
+        None,
+        &spi,
+        &ni,
+        &nr,
+        Cipher::AES256_CBC,
+        Some(Integ::HMAC_SHA2_256_128),
+    );
+    let all = ikev1::quick_mode_keymat(prf, &[9u8; 20], None, ikev1::PROTO_ESP, &spi, &ni, &nr, 64);
+    assert_eq!(e.as_bytes(), &all.as_bytes()[..32]);
+    assert_eq!(i.as_bytes(), &all.as_bytes()[32..]);
+}

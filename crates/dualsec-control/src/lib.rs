@@ -100,6 +100,10 @@
 //!   side needs `ikev2` on both tunnels. In interesting-traffic mode with `AutoConfigRoute` on,
 //!   policy routes local × remote are generated (origin [`model::RouteOrigin::Connection`]), not
 //!   published by default (source document), regenerated on modify, deleted with the connection.
+//! - **One connection per tunnel position and customer gateway** on a gateway: tunnel N always
+//!   uses gateway IP N, so two connections whose tunnel N names the same customer gateway would
+//!   be one IP pair the engine cannot tell apart before authentication. Refused with
+//!   `InvalidVpnConnection.AlreadyExists` (the provider's code; its exact rule is undocumented).
 //! - **Async** (api-reference §5.2, §8 item 9): Create/Modify/Delete connection and
 //!   ModifyTunnelAttribute record a [`model::PendingOperation`]; the gateway shows `updating`, the
 //!   connection `init`/`updating`, and any other connection change on that gateway gets

@@ -420,6 +420,25 @@ pub fn check_connection(
             }
         }
     }
+    // One IKE peer pair per tunnel position: tunnel N always uses gateway IP N, so two
+    // connections whose tunnel N names the same customer gateway would be the same IP pair,
+    // which the engine could not tell apart before authentication.
+    for other in other_connections.iter().filter(|o| o.id != conn.id) {
+        for t in &conn.tunnels {
+            if other.tunnel(t.index).customer_gateway_id == t.customer_gateway_id {
+                return Err(ControlError::AlreadyExists {
+                    code: "InvalidVpnConnection.AlreadyExists",
+                    message: format!(
+                        "Vpn connection already exists: IPsec connection {} on this VPN gateway already has its tunnel {} to customer gateway {}; a tunnel position can reach a customer gateway through one connection only. Modify {} instead, or use another customer gateway.",
+                        other.id,
+                        t.index.number(),
+                        t.customer_gateway_id,
+                        other.id
+                    ),
+                });
+            }
+        }
+    }
     for t in &conn.tunnels {
         let Some(b) = &t.bgp else { continue };
         for other in other_connections.iter().filter(|o| o.id != conn.id) {
@@ -478,15 +497,24 @@ pub fn notes(
             }
         }
     }
-    if matches!(conn.tunnels[0].ike.auth_alg, AuthAlg::Md5)
-        || matches!(conn.tunnels[0].ike.enc_alg, EncAlg::Des)
-        || matches!(conn.tunnels[0].ike.dh_group, DhGroup::Group1)
-        || matches!(conn.tunnels[0].ipsec.pfs, IpsecPfs::Group1)
-    {
-        out.push(
-            "Tunnel 1 uses a weak algorithm (md5, des or group1), allowed for compatibility with old devices; sha256/aes256/group14 are recommended."
-                .to_owned(),
-        );
+    for t in &conn.tunnels {
+        let mut weak = Vec::new();
+        if t.ike.auth_alg == AuthAlg::Md5 || t.ipsec.auth_alg == AuthAlg::Md5 {
+            weak.push("md5");
+        }
+        if t.ike.enc_alg == EncAlg::Des || t.ipsec.enc_alg == EncAlg::Des {
+            weak.push("des");
+        }
+        if t.ike.dh_group == DhGroup::Group1 || t.ipsec.pfs == IpsecPfs::Group1 {
+            weak.push("group1");
+        }
+        if !weak.is_empty() {
+            out.push(format!(
+                "Tunnel {} uses {}, allowed for old devices (md5 is the provider API's default); sha256, aes256 and group14 are recommended when the peer supports them.",
+                t.index.number(),
+                weak.join(", ")
+            ));
+        }
     }
     out
 }

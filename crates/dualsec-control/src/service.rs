@@ -792,10 +792,9 @@ impl Control {
             req.dry_run,
             req,
             |tx| {
+                // Busy first (the code clients retry on), then the rules; any failure rolls
+                // the whole transaction back, the busy mark included.
                 let gateway = load_gateway(tx, &conn.gateway_id)?;
-                let cgws = load_cgws_of(tx, &conn)?;
-                let others = tx.connections(Some(&gateway.id))?;
-                rules::check_connection(&conn, &cgws, &others, Blame::Subnets)?;
                 begin_operation(
                     tx,
                     &gateway,
@@ -804,6 +803,9 @@ impl Control {
                     now,
                     delay,
                 )?;
+                let cgws = load_cgws_of(tx, &conn)?;
+                let others = tx.connections(Some(&gateway.id))?;
+                rules::check_connection(&conn, &cgws, &others, Blame::Subnets)?;
                 let mut conn = conn.clone();
                 for t in conn.tunnels.iter_mut() {
                     t.state = TunnelState::Updating;
@@ -892,11 +894,11 @@ impl Control {
                     rules::apply_tunnel_input(&prefix, &mut conn.tunnels[slot], input, true)?;
                 }
                 let gateway = load_gateway(tx, &conn.gateway_id)?;
+                begin_operation(tx, &gateway, &conn.id, OperationKind::ModifyConnection, now, delay)?;
                 let cgws = load_cgws_of(tx, &conn)?;
                 let others = tx.connections(Some(&gateway.id))?;
                 let blame = if subnets_changed { Blame::Subnets } else { Blame::Tunnels };
                 rules::check_connection(&conn, &cgws, &others, blame)?;
-                begin_operation(tx, &gateway, &conn.id, OperationKind::ModifyConnection, now, delay)?;
                 conn.state = ConnectionState::Updating;
                 for t in conn.tunnels.iter_mut() {
                     t.state = TunnelState::Updating;
@@ -938,9 +940,6 @@ impl Control {
                     bgp_on,
                 )?;
                 let gateway = load_gateway(tx, &conn.gateway_id)?;
-                let cgws = load_cgws_of(tx, &conn)?;
-                let others = tx.connections(Some(&gateway.id))?;
-                rules::check_connection(&conn, &cgws, &others, Blame::Tunnels)?;
                 begin_operation(
                     tx,
                     &gateway,
@@ -949,6 +948,9 @@ impl Control {
                     now,
                     delay,
                 )?;
+                let cgws = load_cgws_of(tx, &conn)?;
+                let others = tx.connections(Some(&gateway.id))?;
+                rules::check_connection(&conn, &cgws, &others, Blame::Tunnels)?;
                 conn.tunnels[slot].state = TunnelState::Updating;
                 tx.put_connection(&conn)?;
                 tx.append_event(&event(

@@ -561,6 +561,7 @@ fn r_tun_2_empty_psk_is_generated_and_bad_psks_are_rejected() {
         &["101 characters", "1 to 100"],
     );
     req.tunnels[0].ike.psk = Some("Exact-Case!Key#1".into());
+    Fx::with_cgw(&mut req, &fx.new_cgw("203.0.113.50"));
     let v = fx.create(&req);
     assert_eq!(v.tunnels[0].tunnel.ike.psk.expose(), "Exact-Case!Key#1");
 }
@@ -808,6 +809,7 @@ fn r_bgp_3_tunnel_cidr_is_unique_per_gateway() {
     );
     let first = fx.create(&bgp_req(&fx));
     let mut req = bgp_req(&fx);
+    Fx::with_cgw(&mut req, &fx.new_cgw("203.0.113.50"));
     req.tunnels[0].bgp = bgp("169.254.50.0/30", "169.254.50.1");
     // tunnel 2 reuses the first connection's tunnel-2 CIDR
     let e = assert_err(
@@ -1068,4 +1070,24 @@ fn names_follow_the_provider_rules() {
         "InvalidName",
         &["101 characters"],
     );
+}
+
+#[test]
+fn one_connection_per_tunnel_position_and_customer_gateway() {
+    let fx = fixture();
+    let first = fx.create(&conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0"));
+    // Tunnel 1 of a second connection to the same customer gateway would be the same IP pair.
+    let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
+    req.tunnels[1].customer_gateway_id = Some(fx.cgw_plain.clone());
+    assert_err(
+        fx.control.create_vpn_connection(&req),
+        "InvalidVpnConnection.AlreadyExists",
+        &[first.connection.id.as_str(), "tunnel 1"],
+    );
+    // Crossing over is fine: tunnel 1 to the other device, tunnel 2 to the first one's tunnel-1
+    // device uses IP 2, a different pair.
+    let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
+    req.tunnels[0].customer_gateway_id = Some(fx.cgw_plain.clone());
+    req.tunnels[1].customer_gateway_id = Some(fx.new_cgw("203.0.113.60"));
+    assert!(fx.control.create_vpn_connection(&req).is_ok());
 }

@@ -263,9 +263,13 @@ fn race_creates(
 #[test]
 fn concurrent_writers_get_configuring_or_succeed_never_a_corrupt_record() {
     let fx = fixture();
-    let req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
+    let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
+    let cgws: Vec<_> = (1..=4)
+        .map(|i| fx.new_cgw(&format!("203.0.113.{}", 100 + i)))
+        .collect();
     let control = Arc::new(fx.control);
     for round in 1..=4 {
+        Fx::with_cgw(&mut req, &cgws[round as usize - 1]);
         let results = race_creates(std::slice::from_ref(&control), &req, 8);
         let ok = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(ok, 1, "round {round}: exactly one writer wins");
@@ -300,10 +304,14 @@ fn concurrent_writers_in_two_processes_sharing_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let fx = fixture_with(file_store(&dir), Completion::AfterDelay(DELAY));
     let (other, other_clock) = control_over(file_store(&dir), Completion::AfterDelay(DELAY), 4242);
-    let req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
+    let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
+    let cgws: Vec<_> = (1..=3)
+        .map(|i| fx.new_cgw(&format!("203.0.113.{}", 100 + i)))
+        .collect();
     let a = Arc::new(fx.control);
     let b = Arc::new(other);
     for round in 1..=3 {
+        Fx::with_cgw(&mut req, &cgws[round as usize - 1]);
         let results = race_creates(&[a.clone(), b.clone()], &req, 4);
         let ok = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(ok, 1, "round {round}");

@@ -161,6 +161,21 @@ pub fn modify_req(id: &VpnConnectionId) -> ModifyVpnConnectionAttributeRequest {
 }
 
 impl Fx {
+    /// A fresh customer gateway (with ASN 65002) at `ip`.
+    pub fn new_cgw(&self, ip: &str) -> CustomerGatewayId {
+        self.control
+            .create_customer_gateway(&cgw_req(ip, Some("65002")))
+            .unwrap()
+            .id
+    }
+
+    /// Points both tunnels of `req` at `cgw`.
+    pub fn with_cgw(req: &mut CreateVpnConnectionRequest, cgw: &CustomerGatewayId) {
+        for t in &mut req.tunnels {
+            t.customer_gateway_id = Some(cgw.clone());
+        }
+    }
+
     /// Lets the pending operation complete (timer mode).
     pub fn settle(&self) {
         self.clock.advance(DELAY);

@@ -25,7 +25,7 @@ pub mod fragment;
 pub mod header;
 pub mod message;
 pub mod payload;
-mod reader;
+pub(crate) mod reader;
 pub mod registry;
 pub mod sa;
 pub mod sk;

@@ -337,6 +337,12 @@ impl Failover {
         self.redundancy
     }
 
+    /// When traffic will return to the master if nothing changes: set while the backup carries
+    /// traffic and the master is healthy but still in its hold-down.
+    pub fn failback_due(&self) -> Option<Instant> {
+        self.timers[Timer::HoldDown.index()]
+    }
+
     /// Health of one tunnel.
     pub fn health(&self, tunnel: TunnelId) -> &TunnelHealth {
         &self.tunnels[tunnel.index()].health

@@ -63,7 +63,18 @@ pub enum TunnelRole {
     Backup,
 }
 
-/// The availability zone of one of the gateway's public IPs (R-HA-4).
+impl TunnelRole {
+    /// The value of the provider API's `Role` field: `master` or `slave`.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            TunnelRole::Master => "master",
+            TunnelRole::Backup => "slave",
+        }
+    }
+}
+
+/// The availability zone of one of the gateway's public IPs (R-HA-4), the API's `ZoneNo`
+/// (e.g. `cn-hangzhou-i`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ZoneId(pub String);
 

@@ -136,6 +136,8 @@ impl Net {
 fn r_ha_2_roles_are_fixed() {
     assert_eq!(TunnelId::One.role(), TunnelRole::Master);
     assert_eq!(TunnelId::Two.role(), TunnelRole::Backup);
+    assert_eq!(TunnelId::One.role().api_name(), "master");
+    assert_eq!(TunnelId::Two.role().api_name(), "slave");
 }
 
 #[test]
@@ -224,7 +226,10 @@ fn r_ha_3_failback_after_hold_down_not_before() {
         TunnelId::Two,
         "failed back before the hold-down"
     );
-    assert!(n.ha.health(TunnelId::One).is_healthy());
+    let TunnelHealth::Healthy { since } = *n.ha.health(TunnelId::One) else {
+        panic!()
+    };
+    assert_eq!(n.ha.failback_due(), Some(since + Duration::from_secs(3)));
     n.run_for(Duration::from_millis(200));
     assert_eq!(n.ha.active(), TunnelId::One);
     let sw = n.switches();

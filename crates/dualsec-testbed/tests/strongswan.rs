@@ -251,4 +251,28 @@ fn customer_gateway_brings_up_both_tunnels_over_both_uplinks() {
     assert_ne!(up2_before, up2_after);
     let there = traffic::ping(&topo.vpc, IDC_HOST, 3, Duration::from_millis(50)).unwrap();
     assert_eq!(there.received, 3, "{there:?}");
+
+    // The 1 ms UDP stream the failover tests use flows through the tunnel without loss.
+    let mut rx = traffic::UdpStreamReceiver::start(
+        &topo.idc,
+        IDC_HOST,
+        6000,
+        Duration::from_millis(500),
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+    )
+    .unwrap();
+    let sent = traffic::udp_stream_send(
+        &topo.vpc,
+        IDC_HOST,
+        6000,
+        500,
+        Duration::from_millis(1),
+        200,
+    )
+    .unwrap();
+    rx.wait_receiving(Duration::from_secs(1)).unwrap();
+    let report = rx.finish(Duration::from_secs(5)).unwrap();
+    assert_eq!(sent, 500);
+    assert_eq!((report.received, report.lost), (500, 0), "{report:?}");
 }

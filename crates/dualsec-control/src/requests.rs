@@ -550,3 +550,20 @@ pub struct PoolReport {
     /// Addresses no longer configured but still held by a gateway (kept; warn the operator).
     pub still_allocated: Vec<(Ipv4Addr, VpnGatewayId)>,
 }
+
+/// A consistent snapshot of the desired state (for the engine's reconciler).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredState {
+    /// Gateways.
+    pub gateways: Vec<crate::model::VpnGateway>,
+    /// Customer gateways.
+    pub customer_gateways: Vec<crate::model::CustomerGateway>,
+    /// Connections (each with its two tunnels).
+    pub connections: Vec<VpnConnection>,
+    /// Destination routes of every gateway.
+    pub routes: Vec<crate::model::VpnRouteEntry>,
+    /// Policy routes of every gateway (user-made and generated).
+    pub pbr_routes: Vec<crate::model::VpnPbrRouteEntry>,
+    /// Changes not yet completed.
+    pub pending: Vec<PendingOperation>,
+}

@@ -263,10 +263,22 @@ impl Control {
             for (zone, ip) in entries {
                 match current.iter().find(|a| a.ip == *ip) {
                     Some(a) if &a.zone == zone => {}
-                    Some(a) => tx.put_pool_address(&PoolAddress {
-                        zone: zone.clone(),
-                        ..a.clone()
-                    })?,
+                    Some(a) => {
+                        // The operator moved an address to another zone: follow it in the
+                        // gateway holding it, so ZoneNo and redundancy stay true.
+                        tx.put_pool_address(&PoolAddress {
+                            zone: zone.clone(),
+                            ..a.clone()
+                        })?;
+                        if let Some(g) = &a.allocated_to {
+                            if let Some(mut gw) = tx.gateway(g)? {
+                                for addr in gw.addresses.iter_mut().filter(|x| x.ip == *ip) {
+                                    addr.zone = zone.clone();
+                                }
+                                tx.put_gateway(&gw)?;
+                            }
+                        }
+                    }
                     None => {
                         tx.put_pool_address(&PoolAddress {
                             zone: zone.clone(),
@@ -1207,6 +1219,34 @@ impl Control {
                 tx.put_tunnel_observed(&o)?;
             }
             Ok(())
+        })
+    }
+
+    /// Deletes log events older than `keep` (call from the same tick as
+    /// [`Control::expire_client_tokens`]).
+    pub fn prune_events(&self, keep: Duration) -> Result<()> {
+        let before = self.now().saturating_sub(keep.as_millis() as u64);
+        write_with(&*self.store, |tx| tx.delete_events_before(before))
+    }
+
+    /// Everything the engine reconciles, read in one consistent snapshot.
+    pub fn desired_state(&self) -> Result<DesiredState> {
+        read_with(&*self.store, |tx| {
+            let gateways = tx.gateways()?;
+            let mut routes = Vec::new();
+            let mut pbr_routes = Vec::new();
+            for g in &gateways {
+                routes.extend(tx.routes(&g.id)?);
+                pbr_routes.extend(tx.pbr_routes(&g.id)?);
+            }
+            Ok(DesiredState {
+                customer_gateways: tx.customer_gateways()?,
+                connections: tx.connections(None)?,
+                pending: tx.pendings()?,
+                gateways,
+                routes,
+                pbr_routes,
+            })
         })
     }
 

@@ -952,4 +952,44 @@ mod tests {
         assert_eq!(e.code(), "IllegalParam.LocalSubnet");
         assert!(e.message().contains("\"bogus\""));
     }
+
+    /// Malformed input gets a typed error, never a panic: random strings through every parser.
+    #[test]
+    fn parsers_never_panic_and_always_name_the_field() {
+        use rand_chacha::ChaCha20Rng;
+        use rand_core::{RngCore, SeedableRng};
+        let alphabet: Vec<char> = "0123456789./,-: abcxyz@?\u{e9}\u{0}\u{202e}ABCikev"
+            .chars()
+            .collect();
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        for _ in 0..3000 {
+            let len = (rng.next_u32() % 24) as usize;
+            let s: String = (0..len)
+                .map(|_| alphabet[(rng.next_u32() as usize) % alphabet.len()])
+                .collect();
+            let codes = [
+                Asn::parse_as("Asn", &s).err().map(|e| e.code()),
+                Psk::new("Psk", &s).err().map(|e| e.code()),
+                IkeIdentity::parse_as("LocalId", &s).err().map(|e| e.code()),
+                TunnelCidr::parse_as("TunnelCidr", &s)
+                    .err()
+                    .map(|e| e.code()),
+                IkeVersion::parse_as("IkeVersion", &s)
+                    .err()
+                    .map(|e| e.code()),
+                parse_bool("EnableDpd", &s).err().map(|e| e.code()),
+                parse_int("Weight", &s).err().map(|e| e.code()),
+                parse_subnets("LocalSubnet", &s).err().map(|e| e.code()),
+                crate::ids::VpnGatewayId::parse_as("VpnGatewayId", &s)
+                    .err()
+                    .map(|e| e.code()),
+            ];
+            for c in codes.into_iter().flatten() {
+                assert!(c.starts_with("IllegalParam."), "{s:?}: {c}");
+            }
+            if let Err(e) = validate_name("Name", &s, true) {
+                assert_eq!(e.code(), "InvalidName");
+            }
+        }
+    }
 }

@@ -158,6 +158,12 @@ fn the_store_file_is_private() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o077, 0, "mode {mode:o}");
+    // The WAL holds PSKs too before a checkpoint: SQLite gives it the database file's mode.
+    let (control, _) = control_over(s.clone(), Completion::AfterDelay(DELAY), 3);
+    control.create_access_key().unwrap();
+    let wal = dir.path().join("state.db-wal");
+    let mode = std::fs::metadata(&wal).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "wal mode {mode:o}");
 }
 
 const SIGKILL_ENV: &str = "DUALSEC_CONTROL_SIGKILL_CHILD_DB";
@@ -813,4 +819,60 @@ fn policy_routes_lifecycle() {
             .total_count,
         0
     );
+}
+
+#[test]
+fn desired_state_snapshot_and_event_retention() {
+    let fx = fixture();
+    let mut req = conn_req(&fx, "198.18.0.0/24", "198.19.0.0/24");
+    req.client_token = Some("snap".into());
+    let v = fx.create(&req);
+    let d = fx.control.desired_state().unwrap();
+    assert_eq!(d.gateways.len(), 1);
+    assert_eq!(d.customer_gateways.len(), 2);
+    assert_eq!(d.connections.len(), 1);
+    assert_eq!(d.connections[0].id, v.connection.id);
+    assert_eq!(d.connections[0].state, ConnectionState::Active);
+    assert_eq!(d.connections[0].tunnels, {
+        let mut t = v.connection.tunnels.clone();
+        for x in t.iter_mut() {
+            x.state = TunnelState::Active;
+        }
+        t
+    });
+    assert_eq!(d.pbr_routes.len(), 1, "generated policy route (R-CONN-2)");
+    assert!(d.pending.is_empty());
+    // Retention: events older than `keep` go, newer ones stay.
+    fx.clock.advance(Duration::from_secs(3600));
+    fx.control
+        .record_event(&v.connection.id, None, "recent")
+        .unwrap();
+    fx.control.prune_events(Duration::from_secs(60)).unwrap();
+    let logs = fx
+        .control
+        .describe_vpn_connection_logs(&DescribeVpnConnectionLogsRequest {
+            vpn_connection_id: v.connection.id.clone(),
+            tunnel_id: None,
+            from: Some(0),
+            to: Some(i64::MAX / 1000),
+            minute_period: None,
+            page: PageRequest::default(),
+        })
+        .unwrap();
+    let msgs: Vec<&str> = logs.page.items.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(msgs, vec!["recent"]);
+}
+
+#[test]
+fn moving_a_pool_address_to_another_zone_updates_its_gateway() {
+    let fx = fixture();
+    fx.control
+        .configure_public_ip_pool(&[
+            (zone("zone-a"), "192.0.2.1".parse().unwrap()),
+            (zone("zone-a"), "192.0.2.2".parse().unwrap()),
+        ])
+        .unwrap();
+    let g = fx.control.describe_vpn_gateway(&fx.gw).unwrap();
+    assert_eq!(g.gateway.addresses[1].zone, zone("zone-a"));
+    assert_eq!(g.redundancy, dualsec_control::model::Redundancy::LinkOnly);
 }

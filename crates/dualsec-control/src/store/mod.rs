@@ -121,6 +121,8 @@ pub trait Tx {
     ) -> Result<Vec<ConnectionEvent>>;
     /// Deletes the events of a connection.
     fn delete_events(&mut self, connection: &VpnConnectionId) -> Result<()>;
+    /// Deletes every event older than `before_ms` (retention).
+    fn delete_events_before(&mut self, before_ms: u64) -> Result<()>;
 }
 
 /// A transactional store of desired and observed state.

@@ -474,4 +474,7 @@ impl Tx for SqlTx<'_> {
             &[&connection.as_str()],
         )
     }
+    fn delete_events_before(&mut self, before_ms: u64) -> Result<()> {
+        self.exec("DELETE FROM events WHERE time_ms < ?1", &[&ms(before_ms)])
+    }
 }

@@ -22,6 +22,27 @@
 //! passed, then [`Failover::poll_probe`] until `None`, then [`Failover::poll_event`] until `None`,
 //! then read [`Failover::active`].
 //!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use dualsec_ha::{Failover, HaConfig, SaKind, TunnelId, ZoneId};
+//!
+//! let t0 = Instant::now();
+//! let mut ha = Failover::new(HaConfig::default()).unwrap();
+//! for t in TunnelId::ALL {
+//!     ha.configure(t, ZoneId::from(if t == TunnelId::One { "zone-a" } else { "zone-b" }), t0);
+//!     ha.sa_up(t, SaKind::Ike, t0);
+//!     ha.sa_up(t, SaKind::Child, t0);
+//! }
+//! // The engine sends each probe through its tunnel; here every probe is answered at once.
+//! while let Some(p) = ha.poll_probe() {
+//!     ha.probe_answered(p.tunnel, p.seq, t0 + Duration::from_millis(1));
+//! }
+//! assert_eq!(ha.active(), TunnelId::One);
+//! // DPD declares tunnel 1's peer dead: traffic moves at once.
+//! ha.dpd_dead(TunnelId::One, t0 + Duration::from_secs(1));
+//! assert_eq!(ha.active(), TunnelId::Two);
+//! ```
+//!
 //! Accepting inbound traffic on both tunnels at all times (peers route asymmetrically) is the data
 //! plane's job: this crate only decides the outbound direction.
 

@@ -1091,3 +1091,150 @@ fn one_connection_per_tunnel_position_and_customer_gateway() {
     req.tunnels[1].customer_gateway_id = Some(fx.new_cgw("203.0.113.60"));
     assert!(fx.control.create_vpn_connection(&req).is_ok());
 }
+
+// ---------------------------------------------------------------------------------------------
+// R-HA-3, R-HA-5 and R-DIAG: what the control plane records and says
+
+#[test]
+fn r_ha_3_the_carrier_is_recorded_and_the_connection_status_follows_it() {
+    let fx = fixture();
+    let v = fx.create(&conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0"));
+    let [t1, t2] = [
+        v.tunnels[0].tunnel.id.clone(),
+        v.tunnels[1].tunnel.id.clone(),
+    ];
+    fx.control
+        .update_tunnel_observed(&t1, |o| o.status = NegotiationStatus::IpsecSaEstablished)
+        .unwrap();
+    fx.control
+        .update_tunnel_observed(&t2, |o| o.status = NegotiationStatus::IkeSaEstablished)
+        .unwrap();
+    fx.control
+        .set_carrying_tunnel(&v.connection.id, Some(TunnelIndex::One))
+        .unwrap();
+    let d = fx
+        .control
+        .describe_vpn_connection(&v.connection.id)
+        .unwrap();
+    assert_eq!(d.status, NegotiationStatus::IpsecSaEstablished);
+    // Master down: traffic on the backup.
+    fx.control
+        .update_tunnel_observed(&t1, |o| o.status = NegotiationStatus::IkeSaNotEstablished)
+        .unwrap();
+    fx.control
+        .update_tunnel_observed(&t2, |o| o.status = NegotiationStatus::IpsecSaEstablished)
+        .unwrap();
+    fx.control
+        .set_carrying_tunnel(&v.connection.id, Some(TunnelIndex::Two))
+        .unwrap();
+    let d = fx
+        .control
+        .describe_vpn_connection(&v.connection.id)
+        .unwrap();
+    assert!(d.tunnels[1].observed.carries_traffic && !d.tunnels[0].observed.carries_traffic);
+    assert_eq!(d.status, NegotiationStatus::IpsecSaEstablished);
+    // Failback: the master carries again; roles never changed.
+    fx.control
+        .set_carrying_tunnel(&v.connection.id, Some(TunnelIndex::One))
+        .unwrap();
+    let d = fx
+        .control
+        .describe_vpn_connection(&v.connection.id)
+        .unwrap();
+    assert!(d.tunnels[0].observed.carries_traffic);
+    assert_eq!(d.tunnels[0].role, TunnelRole::Master);
+    assert_eq!(d.status, NegotiationStatus::IkeSaNotEstablished);
+}
+
+#[test]
+fn r_ha_5_link_only_redundancy_is_said_in_the_connection_notes() {
+    let fx = fixture();
+    let v = fx.create(&conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0"));
+    assert!(
+        !v.notes.iter().any(|n| n.contains("redundancy")),
+        "{:?}",
+        v.notes
+    );
+    // Move IP 2 into IP 1's zone: the same connection now reports link-only redundancy.
+    fx.control
+        .configure_public_ip_pool(&[
+            (zone("zone-a"), "192.0.2.1".parse().unwrap()),
+            (zone("zone-a"), "192.0.2.2".parse().unwrap()),
+        ])
+        .unwrap();
+    let v = fx
+        .control
+        .describe_vpn_connection(&v.connection.id)
+        .unwrap();
+    assert!(
+        v.notes
+            .iter()
+            .any(|n| n.contains("link redundancy only") && n.contains("R-HA-4"))
+    );
+}
+
+#[test]
+fn r_diag_1_the_last_negotiation_failure_says_which_cause() {
+    use dualsec_control::model::NegotiationFailure;
+    let fx = fixture();
+    let v = fx.create(&conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0"));
+    let t1 = v.tunnels[0].tunnel.id.clone();
+    for cause in [
+        NegotiationFailure::PskMismatch,
+        NegotiationFailure::ProposalMismatch {
+            detail: "peer offers aes256/sha256/group14".into(),
+        },
+        NegotiationFailure::PeerUnreachable,
+    ] {
+        fx.control
+            .update_tunnel_observed(&t1, |o| o.last_error = Some(cause.clone()))
+            .unwrap();
+        let d = fx
+            .control
+            .describe_vpn_connection(&v.connection.id)
+            .unwrap();
+        assert_eq!(d.tunnels[0].observed.last_error.as_ref(), Some(&cause));
+        assert_eq!(d.tunnels[1].observed.last_error, None);
+    }
+}
+
+#[test]
+fn r_diag_3_changing_a_bgp_tunnel_to_a_customer_gateway_without_asn_is_refused() {
+    let fx = fixture();
+    let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
+    req.enable_tunnels_bgp = Some(true);
+    req.tunnels[0].bgp = bgp("169.254.10.0/30", "169.254.10.1");
+    req.tunnels[1].bgp = bgp("169.254.20.0/30", "169.254.20.1");
+    let v = fx.create(&req);
+    let r = fx
+        .control
+        .modify_tunnel_attribute(&ModifyTunnelAttributeRequest {
+            client_token: None,
+            vpn_connection_id: v.connection.id.clone(),
+            tunnel_id: v.tunnels[1].tunnel.id.clone(),
+            options: TunnelOptionsInput {
+                customer_gateway_id: Some(fx.cgw_plain.clone()),
+                ..Default::default()
+            },
+        });
+    assert_err(
+        r,
+        "IllegalParam.EnableTunnelsBgp",
+        &["has no ASN", "tunnel 2"],
+    );
+}
+
+#[test]
+fn r_diag_4_tunnel_2_cannot_be_master() {
+    let fx = fixture();
+    let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
+    req.tunnels[1].role = Some(TunnelRole::Master);
+    assert_err(
+        fx.control.create_vpn_connection(&req),
+        "IllegalParam.Role",
+        &[
+            "TunnelOptionsSpecification.2.Role",
+            "tunnel 2 is always slave",
+        ],
+    );
+}

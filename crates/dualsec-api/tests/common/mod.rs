@@ -47,6 +47,15 @@ pub fn harness() -> Harness {
     Harness { state: AppState::new(Arc::new(control)), key, nonce: 0.into() }
 }
 
+/// Sends one request through the router built from `state`.
+pub async fn send_to(state: &AppState, req: Request<Body>) -> Reply {
+    let resp = app(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply { status, body }
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub body: Value,
@@ -81,11 +90,7 @@ impl Harness {
     }
 
     pub async fn send(&self, req: Request<Body>) -> Reply {
-        let resp = app(self.state.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, body }
+        send_to(&self.state, req).await
     }
 
     /// Completes pending async work (what `dualsec serve`'s background tick does).

@@ -876,3 +876,25 @@ fn moving_a_pool_address_to_another_zone_updates_its_gateway() {
     assert_eq!(g.gateway.addresses[1].zone, zone("zone-a"));
     assert_eq!(g.redundancy, dualsec_control::model::Redundancy::LinkOnly);
 }
+
+#[test]
+fn concurrent_retries_with_one_client_token_create_one_resource() {
+    let fx = fixture();
+    let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
+    req.client_token = Some("retry-storm".into());
+    let control = Arc::new(fx.control);
+    let results = race_creates(std::slice::from_ref(&control), &req, 6);
+    let ids: Vec<_> = results
+        .into_iter()
+        .map(|r| {
+            r.expect("a replay answers from the token, never Configuring")
+                .connection
+                .id
+        })
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+    let all = control
+        .describe_vpn_connections(&DescribeVpnConnectionsRequest::default())
+        .unwrap();
+    assert_eq!(all.total_count, 1);
+}

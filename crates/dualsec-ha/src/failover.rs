@@ -65,7 +65,6 @@ struct TunnelState {
     ike_down: Option<Unhealthy>,
     child_down: Option<Unhealthy>,
     probing: Option<Probing>,
-    next_seq: u64,
     health: TunnelHealth,
     /// Last moment the tunnel was known good (probe answer, or healthy until an SA event).
     last_good: Option<Instant>,
@@ -78,7 +77,6 @@ impl TunnelState {
             ike_down: Some(Unhealthy::NotEstablished(SaKind::Ike)),
             child_down: Some(Unhealthy::NotEstablished(SaKind::Child)),
             probing: None,
-            next_seq: 0,
             health: TunnelHealth::Unhealthy(Unhealthy::NotConfigured),
             last_good: None,
         }
@@ -132,6 +130,9 @@ pub struct Failover {
     redundancy: Redundancy,
     timers: [Option<Instant>; Timer::COUNT],
     probes: VecDeque<Probe>,
+    /// One sequence space for both tunnels, so an answer reported on the wrong tunnel is
+    /// recognised as foreign instead of crediting the other tunnel.
+    next_seq: u64,
     events: VecDeque<HaEvent>,
     /// When the master became healthy, the time at which failback may happen (hold-down fixed then).
     failback_at: Option<Instant>,
@@ -153,6 +154,7 @@ impl Failover {
             redundancy: Redundancy::Down,
             timers: [None; Timer::COUNT],
             probes: VecDeque::new(),
+            next_seq: 0,
             events: VecDeque::new(),
             failback_at: None,
             master_failures: VecDeque::new(),
@@ -265,7 +267,7 @@ impl Failover {
                 let interval = self.config.probe_interval;
                 let t = &mut self.tunnels[tunnel.index()];
                 if let Some(p) = t.probing.as_mut() {
-                    Self::send_probe(&mut self.probes, tunnel, &mut t.next_seq, p);
+                    Self::send_probe(&mut self.probes, tunnel, &mut self.next_seq, p);
                     // Keep the cadence, but never burst to catch up after a late call.
                     let next = deadline + interval;
                     p.next_send = if next > now { next } else { now + interval };
@@ -401,7 +403,7 @@ impl Failover {
                     outstanding: VecDeque::new(),
                     lost: None,
                 };
-                Self::send_probe(&mut self.probes, tunnel, &mut t.next_seq, &mut p);
+                Self::send_probe(&mut self.probes, tunnel, &mut self.next_seq, &mut p);
                 t.probing = Some(p);
             }
             (false, true) => t.probing = None,

@@ -312,7 +312,7 @@ pub enum HaEvent {
 pub struct Probe {
     /// The tunnel to send it through (its own SAs, its own uplink).
     pub tunnel: TunnelId,
-    /// Sequence number to carry in the probe and expect back; never reused for a tunnel.
+    /// Sequence number to carry in the probe and expect back; unique across both tunnels.
     pub seq: u64,
 }
 

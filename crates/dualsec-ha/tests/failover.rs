@@ -637,3 +637,24 @@ fn late_timer_call_does_not_burst_probes() {
     assert_eq!(n.sent.len(), 2, "one probe per tunnel, not 25");
     assert!(n.ha.poll_timeout().unwrap() > n.now);
 }
+
+/// Sequence numbers are unique across tunnels: an answer attributed to the wrong tunnel does not
+/// keep that tunnel alive.
+#[test]
+fn answer_on_the_wrong_tunnel_is_foreign() {
+    let mut ha = Failover::new(HaConfig::default()).unwrap();
+    let t0 = Instant::now();
+    for t in TunnelId::ALL {
+        ha.configure(t, ZoneId::from("a"), t0);
+        ha.sa_up(t, SaKind::Ike, t0);
+        ha.sa_up(t, SaKind::Child, t0);
+    }
+    let probes: Vec<_> = std::iter::from_fn(|| ha.poll_probe()).collect();
+    assert_eq!(probes.len(), 2);
+    assert_ne!(probes[0].seq, probes[1].seq);
+    let one = probes.iter().find(|p| p.tunnel == TunnelId::One).unwrap();
+    assert!(!ha.probe_answered(TunnelId::Two, one.seq, t0));
+    assert!(!ha.health(TunnelId::Two).is_healthy());
+    assert!(ha.probe_answered(TunnelId::One, one.seq, t0));
+    assert!(ha.health(TunnelId::One).is_healthy());
+}

@@ -81,7 +81,7 @@ proptest! {
             while let Some(e) = ha.poll_event() {
                 if let HaEvent::Switched(s) = e {
                     prop_assert_ne!(s.from, s.to);
-                    prop_assert_eq!(s.at, now);
+                    prop_assert!(s.at <= now, "switch stamped in the future");
                     switches += 1;
                 }
             }

@@ -162,4 +162,4 @@ pub use error::{ControlError, ResourceKind, Result};
 pub use ids::{CustomerGatewayId, RouteEntryId, TunnelId, VpnConnectionId, VpnGatewayId};
 pub use model::{CustomerGateway, TunnelIndex, VpnConnection, VpnGateway, ZoneId};
 pub use service::{Clock, Completion, Control, ControlConfig, ManualClock, SystemClock};
-pub use store::{SqliteStore, Store};
+pub use store::{MemoryStore, SqliteStore, Store};

@@ -9,6 +9,9 @@
 //! - an etcd store (later, for one node per zone): the same closure run as a software transaction
 //!   (read set + compare-and-swap commit, re-run on conflict), like etcd's `concurrency.STM`.
 //!
+//! - [`MemoryStore`]: copy-on-write maps; for tests of other crates and to keep the contract
+//!   honest (`tests/store_conformance.rs` runs the same checks against every implementation).
+//!
 //! Because a transaction may be **re-run**, the closure must not have side effects outside the
 //! `Tx` (no randomness drawn inside that must stay stable, no I/O). The service layer draws ids and
 //! PSKs before the transaction starts.
@@ -16,8 +19,10 @@
 //! Records are stored as JSON documents keyed by id (plus index columns for lookups), so the etcd
 //! mapping is direct (`/dualsec/vco/<id>` → JSON).
 
+pub mod memory;
 pub mod sqlite;
 
+pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
 use crate::error::{ControlError, Result};

@@ -744,3 +744,37 @@ mod real_captures {
         assert!(u.errors.is_empty());
     }
 }
+
+#[test]
+fn open_that_does_not_fit_is_refused_by_the_encoder() {
+    let big = |n: usize| Capability::Unknown {
+        code: CapabilityCode(200),
+        value: vec![0; n],
+    };
+    let open = |caps| {
+        Message::Open(Open {
+            my_as: 1,
+            hold_time: 90,
+            bgp_id: Ipv4Addr::new(192, 0, 2, 1),
+            capabilities: caps,
+        })
+    };
+    // 255 octets of optional parameters: 2 for the parameter header, 2 for the capability's.
+    let ok = open(vec![big(251)]).encode(Codec::FOUR_OCTET).unwrap();
+    assert_eq!(ok.len(), 29 + 255);
+    assert_eq!(
+        wire::decode(&ok, Codec::FOUR_OCTET).unwrap(),
+        open(vec![big(251)])
+    );
+    assert_eq!(
+        open(vec![big(252)]).encode(Codec::FOUR_OCTET),
+        Err(wire::EncodeError::OpenTooLong)
+    );
+    assert_eq!(
+        open(vec![big(200), big(200)]).encode(Codec::FOUR_OCTET),
+        Err(wire::EncodeError::OpenTooLong)
+    );
+    let many: Vec<_> = (0..60).map(|_| Capability::RouteRefresh).collect();
+    let b = open(many.clone()).encode(Codec::FOUR_OCTET).unwrap();
+    assert_eq!(wire::decode(&b, Codec::FOUR_OCTET).unwrap(), open(many));
+}

@@ -99,7 +99,7 @@ impl Message {
         out.extend_from_slice(&[0, 0]); // length, back-patched
         out.push(self.message_type().0);
         match self {
-            Message::Open(o) => o.encode(&mut out),
+            Message::Open(o) => o.encode(&mut out)?,
             Message::Update(u) => u.encode(codec, &mut out),
             Message::Notification(n) => n.encode(&mut out),
             Message::Keepalive => {}
@@ -127,6 +127,10 @@ pub enum EncodeError {
         /// The length it would have had.
         length: usize,
     },
+    /// OPEN optional parameters above 255 octets (RFC 9072 extended parameters are not
+    /// supported), or a capability value above 253 octets.
+    #[error("OPEN capabilities do not fit the 255-octet optional parameters field")]
+    OpenTooLong,
 }
 
 /// Why a received message cannot be accepted (every case ends the session).

@@ -27,7 +27,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::{DecodeError, Reader};
+use super::{DecodeError, EncodeError, Reader};
 use crate::asn::Asn;
 
 /// Optional Parameter type "Capabilities" (RFC 5492 §4).
@@ -114,11 +114,9 @@ impl Capability {
                 out.extend_from_slice(&asn.0.to_be_bytes());
             }
             Capability::Unknown { value, .. } => {
-                // Values above 255 octets cannot be expressed; callers build capabilities from
-                // known codes or from decoded ones, which always fit.
-                let len = u8::try_from(value.len()).unwrap_or(u8::MAX);
-                out.push(len);
-                out.extend_from_slice(&value[..usize::from(len)]);
+                // Open::encode refuses capabilities above 253 octets in total.
+                out.push(u8::try_from(value.len()).unwrap_or(u8::MAX));
+                out.extend_from_slice(value);
             }
         }
     }
@@ -184,37 +182,29 @@ impl Open {
         self.capabilities.iter().any(|c| c.code() == code)
     }
 
-    pub(super) fn encode(&self, out: &mut Vec<u8>) {
+    pub(super) fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.push(4);
         out.extend_from_slice(&self.my_as.to_be_bytes());
         out.extend_from_slice(&self.hold_time.to_be_bytes());
         out.extend_from_slice(&self.bgp_id.octets());
-        // One Capabilities parameter per ≤255 octets of capabilities (RFC 5492 §4 allows several).
-        let mut params = Vec::new();
-        let mut chunk = Vec::new();
+        // All capabilities in one Capabilities parameter (RFC 5492 §4). Opt Parm Len is one
+        // octet, so they get at most 253 octets; more would need RFC 9072, which we do not send.
+        let mut caps = Vec::new();
         for c in &self.capabilities {
-            let mut one = Vec::new();
-            c.encode(&mut one);
-            if chunk.len() + one.len() > 255 {
-                push_param(&mut params, &chunk);
-                chunk.clear();
-            }
-            chunk.extend_from_slice(&one);
+            c.encode(&mut caps);
         }
-        if !chunk.is_empty() {
-            push_param(&mut params, &chunk);
+        if caps.is_empty() {
+            out.push(0);
+            return Ok(());
         }
-        // More than 255 octets of parameters would need RFC 9072; we never send that many.
-        let len = u8::try_from(params.len()).unwrap_or(u8::MAX);
-        out.push(len);
-        out.extend_from_slice(&params[..usize::from(len)]);
+        let caps_len = u8::try_from(caps.len())
+            .ok()
+            .filter(|&l| l <= 253)
+            .ok_or(EncodeError::OpenTooLong)?;
+        out.extend_from_slice(&[caps_len + 2, PARAM_CAPABILITIES, caps_len]);
+        out.extend_from_slice(&caps);
+        Ok(())
     }
-}
-
-fn push_param(params: &mut Vec<u8>, caps: &[u8]) {
-    params.push(PARAM_CAPABILITIES);
-    params.push(u8::try_from(caps.len()).unwrap_or(u8::MAX));
-    params.extend_from_slice(caps);
 }
 
 pub(super) fn decode(body: &[u8]) -> Result<Open, DecodeError> {

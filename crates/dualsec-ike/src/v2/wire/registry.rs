@@ -100,7 +100,12 @@ open_enum! {
         REDIRECT_SUPPORTED = 16406,
         REDIRECT = 16407,
         REDIRECTED_FROM = 16408,
+        /// RFC 5998.
+        EAP_ONLY_AUTHENTICATION = 16417,
+        /// RFC 6023.
         CHILDLESS_IKEV2_SUPPORTED = 16418,
+        /// RFC 6311.
+        IKEV2_MESSAGE_ID_SYNC_SUPPORTED = 16420,
         /// RFC 7383 §2.3.
         IKEV2_FRAGMENTATION_SUPPORTED = 16430,
         /// RFC 7427 §4.

@@ -134,7 +134,7 @@ pub struct Counters {
     pub ike_rx: AtomicU64,
     /// NAT keepalives received (RFC 3948 §2.3).
     pub keepalive_rx: AtomicU64,
-    /// TUN packets that were not IPv4/IPv6.
+    /// TUN packets that were not valid IPv4/IPv6, or longer than the configured MTU.
     pub tun_not_ip: AtomicU64,
     /// TUN packets with no route.
     pub no_route: AtomicU64,
@@ -146,8 +146,10 @@ pub struct Counters {
     pub send_errors: AtomicU64,
     /// TUN write failures.
     pub tun_write_errors: AtomicU64,
-    /// UDP/4500 datagrams too short for anything (RFC 3948 §2).
+    /// UDP/4500 datagrams too short for anything (RFC 3948 §2), or too long for a buffer.
     pub udp_malformed: AtomicU64,
+    /// Receive errors on the UDP sockets (the worker goes on).
+    pub recv_errors: AtomicU64,
     /// Inbound ESP drops by reason (index: [`DropReason::index`]).
     pub esp_drops: [AtomicU64; DropReason::ALL.len()],
 }
@@ -191,6 +193,8 @@ pub struct CountersSnapshot {
     pub tun_write_errors: u64,
     /// See [`Counters`].
     pub udp_malformed: u64,
+    /// See [`Counters`].
+    pub recv_errors: u64,
     /// Inbound ESP drops by reason.
     pub esp_drops: dualsec_esp::DropCounters,
 }
@@ -219,6 +223,7 @@ impl Counters {
             send_errors: l(&self.send_errors),
             tun_write_errors: l(&self.tun_write_errors),
             udp_malformed: l(&self.udp_malformed),
+            recv_errors: l(&self.recv_errors),
             esp_drops: drops,
         }
     }
@@ -327,6 +332,9 @@ pub fn start(cfg: &DataPlaneConfig) -> Result<(ControlHandle, DataPlaneOutputs),
     let out_wake = Arc::new(Waker::new()?);
     let in_wake = Arc::new(Waker::new()?);
     let stride = MAX_HEADROOM + cfg.mtu.max(576) + MAX_TAILROOM;
+    // Inbound buffers take any UDP datagram: a peer with a larger MTU than ours must not see
+    // its packets cut (and then fail the ICV).
+    let in_stride = 65_536;
     let batch = cfg.batch.clamp(1, 64);
 
     let out_sockets: Vec<(SocketAddr, Arc<UdpSocket>)> = sockets
@@ -361,7 +369,7 @@ pub fn start(cfg: &DataPlaneConfig) -> Result<(ControlHandle, DataPlaneOutputs),
         ike: ike_tx,
         table: SaTable::new(),
         batch,
-        stride,
+        stride: in_stride,
     };
     let threads = vec![
         std::thread::Builder::new()
@@ -453,9 +461,22 @@ impl ControlHandle {
 
     /// Declares a connection and its two tunnels (tunnel 1 active). Takes effect with the next
     /// [`set_routes`](Self::set_routes).
+    ///
+    /// Re-declaring a connection with the same tunnels keeps its active tunnel and the routes
+    /// that point at it.
     pub fn set_connection(&self, id: ConnectionId, tunnels: [TunnelId; 2]) {
         if let Ok(mut m) = self.connections.lock() {
-            m.insert(id, Arc::new(Connection::new(id, tunnels)));
+            if m.get(&id).is_none_or(|c| c.tunnels != tunnels) {
+                m.insert(id, Arc::new(Connection::new(id, tunnels)));
+            }
+        }
+    }
+
+    /// Forgets a connection; routes to it stop matching with the next
+    /// [`set_routes`](Self::set_routes).
+    pub fn remove_connection(&self, id: ConnectionId) {
+        if let Ok(mut m) = self.connections.lock() {
+            m.remove(&id);
         }
     }
 
@@ -798,7 +819,13 @@ impl InboundWorker {
             {
                 // Drain the socket a batch at a time (bounded, so other sockets get a turn).
                 for _ in 0..4 {
-                    let n = batch.recv(self.sockets[si].1.as_raw_fd())?;
+                    let n = match batch.recv(self.sockets[si].1.as_raw_fd()) {
+                        Ok(n) => n,
+                        Err(_) => {
+                            inc(&self.counters.recv_errors, 1);
+                            break;
+                        }
+                    };
                     for i in 0..n {
                         self.handle(&mut batch, si, i, now);
                     }
@@ -815,6 +842,10 @@ impl InboundWorker {
         let (local, _, natt) = &self.sockets[si];
         let (local, natt) = (*local, *natt);
         let remote = batch.peer(i);
+        if batch.was_truncated(i) {
+            inc(&self.counters.udp_malformed, 1);
+            return;
+        }
         let data = batch.received_mut(i);
         let ike = |data: &[u8]| {
             if let Some(remote) = remote {

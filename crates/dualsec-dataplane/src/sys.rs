@@ -242,6 +242,8 @@ pub struct Batch {
     hdrs: Vec<libc::mmsghdr>,
     /// Byte range of the datagram within each slot (send side).
     ranges: Vec<(usize, usize)>,
+    /// The datagram did not fit its slot (receive side, MSG_TRUNC).
+    truncated: Vec<bool>,
 }
 
 impl std::fmt::Debug for Batch {
@@ -272,6 +274,7 @@ impl Batch {
             iovs: vec![iov; slots],
             hdrs: vec![hdr; slots],
             ranges: vec![(0, 0); slots],
+            truncated: vec![false; slots],
         }
     }
 
@@ -289,6 +292,11 @@ impl Batch {
     pub fn received_mut(&mut self, i: usize) -> &mut [u8] {
         let len = self.lens[i].min(self.stride);
         &mut self.buf[i * self.stride..i * self.stride + len]
+    }
+
+    /// Whether the datagram in slot `i` was longer than the slot and got cut.
+    pub fn was_truncated(&self, i: usize) -> bool {
+        self.truncated[i]
     }
 
     /// Sender of the datagram in slot `i`.
@@ -330,9 +338,8 @@ impl Batch {
             Ok(n) => {
                 let n = n as usize;
                 for i in 0..n {
-                    // Truncated datagrams (bigger than a slot) are marked by MSG_TRUNC; they
-                    // then fail ESP parsing as truncated.
                     self.lens[i] = self.hdrs[i].msg_len as usize;
+                    self.truncated[i] = self.hdrs[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
                 }
                 Ok(n)
             }

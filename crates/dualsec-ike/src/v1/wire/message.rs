@@ -137,9 +137,11 @@ pub fn decode_with_spans(
     Ok((p, s))
 }
 
-/// Encodes a payload chain for encryption, zero-padded to a multiple of `block_size`
-/// (RFC 2409 Appendix B; no pad-length octet, receivers stop at Next Payload NONE). Returns the
-/// first payload type (for the header) and the padded plaintext.
+/// Encodes a payload chain for encryption, followed by 1..=`block_size` zero octets so the
+/// length is a multiple of the block (RFC 2409 Appendix B leaves the padding to the sender; like
+/// strongSwan we always pad, a whole block when the chain is already aligned, and send no
+/// pad-length octet: receivers stop at Next Payload NONE). Returns the first payload type (for
+/// the header) and the padded plaintext.
 pub fn encode_for_encryption(
     payloads: &[Payload],
     block_size: usize,
@@ -147,7 +149,7 @@ pub fn encode_for_encryption(
     let mut out = Vec::new();
     let first = encode_chain(payloads, &mut out)?;
     let b = block_size.max(1);
-    let padded = out.len().div_ceil(b) * b;
+    let padded = (out.len() / b + 1) * b;
     out.resize(padded, 0);
     Ok((first, out))
 }

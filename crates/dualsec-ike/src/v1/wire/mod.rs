@@ -9,7 +9,7 @@
 //! Encryption (RFC 2408 §3.1, RFC 2409 Appendix B): with the E flag set everything after the
 //! header is ciphertext ([`Body::Encrypted`]); the header's Next Payload names the first
 //! encrypted payload and the Length covers the padding. The state machine encrypts the output of
-//! [`encode_for_encryption`] (chain zero-padded to the cipher block) with the IV chaining of
+//! [`encode_for_encryption`] (chain plus 1..=block zero octets, as strongSwan sends) with the IV chaining of
 //! RFC 2409 Appendix B, and decodes what it decrypted with [`decode_decrypted`], which stops at
 //! Next Payload NONE and reports the padding length. [`PayloadSpan`]s give the exact bytes the
 //! HASH payloads cover (SAi_b, IDii_b, Quick Mode HASH(1..3)).

@@ -49,7 +49,8 @@ pub struct Lpm<V> {
     values: Vec<V>,
 }
 
-fn mask(key: u128, len: u8, width: u8) -> u128 {
+/// `key` with all but its first `len` of `width` bits cleared.
+pub(crate) fn mask(key: u128, len: u8, width: u8) -> u128 {
     if len == 0 {
         0
     } else {

@@ -115,6 +115,32 @@ impl RouteTable {
             // Longest source prefix first.
             c.sort_by_key(|e| std::cmp::Reverse(e.0.prefix_len()));
         }
+        // Policy routes: when no source of the most specific destination matches, the covering
+        // (less specific) destinations' entries still apply, so each entry also lists theirs,
+        // after its own.
+        let inherit = |m: &mut std::collections::BTreeMap<(u128, u8), Candidates>, width: u8| {
+            let lens: std::collections::BTreeSet<u8> = m.keys().map(|k| k.1).collect();
+            let keys: Vec<(u128, u8)> = m.keys().copied().collect();
+            let mut extra: Vec<((u128, u8), Candidates)> = Vec::new();
+            for (k, l) in keys {
+                let mut add = Candidates::new();
+                for &pl in lens.range(..l).rev() {
+                    if let Some(c) = m.get(&(crate::lpm::mask(k, pl, width), pl)) {
+                        add.extend(c.iter().cloned());
+                    }
+                }
+                if !add.is_empty() {
+                    extra.push(((k, l), add));
+                }
+            }
+            for (k, add) in extra {
+                if let Some(c) = m.get_mut(&k) {
+                    c.extend(add);
+                }
+            }
+        };
+        inherit(&mut v4, 32);
+        inherit(&mut v6, 128);
         let build = |width, m: std::collections::BTreeMap<(u128, u8), Candidates>| {
             (!m.is_empty()).then(|| Lpm::build(width, m.into_iter().map(|((k, l), c)| (k, l, c))))
         };
@@ -201,14 +227,27 @@ mod tests {
             t.lookup(ip("198.18.1.1"), ip("198.19.5.1")).unwrap().id,
             ConnectionId(2)
         );
-        // Policy route's source does not match, and no less specific destination route covers
-        // 198.19.5.0/24 with that source: nothing.
-        assert!(t.lookup(ip("198.18.2.1"), ip("198.19.5.1")).is_none());
+        // The policy route's source does not match: the covering destination route applies.
+        assert_eq!(
+            t.lookup(ip("198.18.2.1"), ip("198.19.5.1")).unwrap().id,
+            ConnectionId(1)
+        );
         assert_eq!(
             t.lookup(ip("::1"), ip("2001:db8::5")).unwrap().id,
             ConnectionId(2)
         );
         assert!(t.lookup(ip("198.18.0.1"), ip("203.0.113.1")).is_none());
+        // Only policy routes for 198.20.0.0/16: other sources find nothing.
+        let (p, _) = RouteTable::build(
+            &[Route {
+                dst: "198.20.0.0/16".parse().unwrap(),
+                src: Some("198.18.0.0/24".parse().unwrap()),
+                connection: ConnectionId(1),
+            }],
+            |_| Some(a.clone()),
+        );
+        assert!(p.lookup(ip("198.18.0.9"), ip("198.20.1.1")).is_some());
+        assert!(p.lookup(ip("198.18.1.9"), ip("198.20.1.1")).is_none());
         // Failover flips the active tunnel for every route of the connection at once (R-HA-3).
         assert_eq!(a.active(), TunnelId(10));
         a.set_active(1);

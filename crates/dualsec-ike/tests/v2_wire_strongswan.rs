@@ -258,3 +258,146 @@ fn rfc5282_s5_1_tampering_with_the_aad_fails_the_tag() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Second capture: `proposals = aes128-sha256-modp2048` (AES-CBC + HMAC-SHA2-256-128) and
+// `charon.fragment_size = 300`, so strongSwan splits its IKE_AUTH request into RFC 7383
+// fragments ("splitting IKE message (272 bytes) into 2 fragments").
+
+/// `IKE_AUTH request 1 [ EF(1/2) ]`
+const FRAG_1: &str = "
+6d79e3763e1f8df6e28b54c78e01bd28352023080000000100000104230000e800010002c2d277f58d4635863c30209d
+4336f59620674ee6421e96cf8868263c92a1952fea0cb7699f95557e29414b2f3cbb327041648ef54325e53c6fb969a4
+e8dbb34a764b9be4d41cd9aa687256a60f8e4010332bb3ac1d84e5f8a3f0f7713c004e46ef7449db6de5cf36198bb2ea
+fe5f0c27f0616d47881c782f1b95d9c0c76f3de9dcf5135d315c54301c15aa5b74171851f6ad4453b0a3a4085a231601
+70e745beca9d50748822351e40560c784129f5f5521fa8a15f02425de956eb2a50d505346b4950f1cc3f28a8d7b20b5b
+3d04714c670af54a8fbe9c61afbdfcb1536d3878";
+
+/// `IKE_AUTH request 1 [ EF(2/2) ]`
+const FRAG_2: &str = "
+6d79e3763e1f8df6e28b54c78e01bd2835202308000000010000005400000038000200022cb15a3bed074da607f614e6
+323e94053135e4a362ffdae5db944d2525412fad3f8d512b419350ebb8e8128cf22bfcbc";
+
+/// `IKE_AUTH response 1 [ IDr AUTH N(MOBIKE_SUP) N(NO_ADD_ADDR) N(TS_UNACCEPT) ]`
+const CBC_AUTH_RESP: &str = "
+6d79e3763e1f8df6e28b54c78e01bd282e2023200000000100000090240000740740ac92164eb95959905775a12f7cac
+d12c6b317cc1c409e0f5561fa4d3cc534e51e49fb8dbaa4831b8f791326d1393aa096f194f5d0f9fc865da62e7a4c253
+69b9367a1d733723dc78767d0f5e26d72b00fe1fc84b0ba3ef20f73de40a830f73caf5cfc4242ec7527ee75ea3dad73b";
+
+const CBC_SK_AI: &str = "6AA8E9BEFBD30EF03460A531508468843A4AD0BFDD9230695EDA136669DD4558";
+const CBC_SK_AR: &str = "3D564B82EB8935B3FFF494F57E4EC239A03435E86698AC5137EEC5DFDA6BBA92";
+const CBC_SK_EI: &str = "434ED2F921FA559D0550EA78E9A2D58A";
+const CBC_SK_ER: &str = "45FF717BF69E51489B4B6CE22C4520B4";
+
+/// Verifies the HMAC-SHA2-256-128 ICV over `integrity_covered()` (RFC 7296 §3.14) and decrypts
+/// the AES-128-CBC ciphertext; returns the plaintext with padding and Pad Length.
+fn verify_and_decrypt(bytes: &[u8], sk_a: &str, sk_e: &str) -> Vec<u8> {
+    let l = SkLayout::locate(bytes, 16, 16).unwrap();
+    let integ = dualsec_crypto::Integ::new(IntegId::HMAC_SHA2_256_128)
+        .unwrap()
+        .key(&h(sk_a))
+        .unwrap();
+    integ
+        .verify(&[&bytes[l.integrity_covered()]], &bytes[l.icv.clone()])
+        .unwrap();
+    // Any change inside the covered range breaks the ICV.
+    let mut tampered = bytes[l.integrity_covered()].to_vec();
+    tampered[20] ^= 1;
+    assert!(integ.verify(&[&tampered], &bytes[l.icv.clone()]).is_err());
+    let CipherKey::Cbc(cbc) = Cipher::new(EncrId::AES_CBC, Some(128))
+        .unwrap()
+        .key(&h(sk_e))
+        .unwrap()
+    else {
+        panic!("AES-CBC")
+    };
+    let mut pt = bytes[l.ciphertext.clone()].to_vec();
+    cbc.decrypt_in_place(&bytes[l.iv.clone()], &mut pt).unwrap();
+    pt
+}
+
+#[test]
+fn rfc7383_strongswan_fragments_verify_decrypt_and_reassemble() {
+    let mut r = Reassembly::new(ReassemblyLimits::default());
+    let mut whole = None;
+    // Receive fragment 2 first.
+    for (hex, number, next) in [
+        (FRAG_2, 2, PayloadType::NONE),
+        (FRAG_1, 1, PayloadType::IDI),
+    ] {
+        let bytes = h(hex);
+        let m = Message::decode(&bytes).unwrap();
+        assert_eq!(m.encode().unwrap(), bytes);
+        let f = m.fragment().unwrap();
+        assert_eq!((f.number, f.total, f.first_inner), (number, 2, next));
+        let l = SkLayout::locate(&bytes, 16, 16).unwrap();
+        assert_eq!(
+            l.aad(),
+            0..36,
+            "header, SKF header, Fragment Number, Total Fragments"
+        );
+        let pt = verify_and_decrypt(&bytes, CBC_SK_AI, CBC_SK_EI);
+        let content = unpad(&pt).unwrap();
+        // strongSwan pads minimally, as we do.
+        assert_eq!(padded_len(content.len(), 16), pt.len());
+        whole = r.insert(f.number, f.total, f.first_inner, content).unwrap();
+    }
+    let (first, chain) = whole.unwrap();
+    // charon's 272 bytes are the unfragmented message: header, SK header, IV, padded chain, ICV.
+    assert_eq!(28 + 4 + 16 + padded_len(chain.len(), 16) + 16, 272);
+    let inner = decode_payloads(first, &chain).unwrap();
+    assert_eq!(
+        types(&inner),
+        [
+            PayloadType::IDI,
+            PayloadType::NOTIFY,
+            PayloadType::IDR,
+            PayloadType::AUTH,
+            PayloadType::SA,
+            PayloadType::TSI,
+            PayloadType::TSR,
+            PayloadType::NOTIFY,
+            PayloadType::NOTIFY,
+            PayloadType::NOTIFY,
+            PayloadType::NOTIFY,
+            PayloadType::NOTIFY,
+        ]
+    );
+    // Our fragmenter at strongSwan's size gives the same split (RFC 7383 §2.5.1).
+    let header = Message::decode(&h(FRAG_1)).unwrap().header;
+    let ours = fragment_message(&header, &inner, 260, 16, 16, 16).unwrap();
+    assert_eq!(ours.len(), 2);
+    assert_eq!(ours[0].0.len(), h(FRAG_1).len());
+    assert_eq!(ours[1].0.len(), h(FRAG_2).len());
+    for ((msg, l), theirs) in ours.iter().zip([h(FRAG_1), h(FRAG_2)]) {
+        assert_eq!(
+            msg[..l.iv.start],
+            theirs[..l.iv.start],
+            "headers and SKF headers"
+        );
+    }
+}
+
+#[test]
+fn rfc7296_s3_14_strongswan_cbc_hmac_response_verifies_and_decrypts() {
+    let bytes = h(CBC_AUTH_RESP);
+    let m = Message::decode(&bytes).unwrap();
+    let first = m.encrypted().unwrap().first_inner;
+    let pt = verify_and_decrypt(&bytes, CBC_SK_AR, CBC_SK_ER);
+    let inner = decode_plaintext(first, &pt).unwrap();
+    assert_eq!(
+        types(&inner),
+        [
+            PayloadType::IDR,
+            PayloadType::AUTH,
+            PayloadType::NOTIFY,
+            PayloadType::NOTIFY,
+            PayloadType::NOTIFY
+        ]
+    );
+    // Our framing of the same payloads has the same size and layout.
+    let (ours, l) = build_sk_message(&m.header, &[], &inner, 16, 16, 16).unwrap();
+    assert_eq!(ours.len(), bytes.len());
+    assert_eq!(l, SkLayout::locate(&bytes, 16, 16).unwrap());
+    assert_eq!(ours[..l.iv.start], bytes[..l.iv.start]);
+}

@@ -156,7 +156,7 @@ impl VpnGateway {
 }
 
 /// A customer gateway: the on-premises device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerGateway {
     /// `cgw-…`
     pub id: CustomerGatewayId,
@@ -176,6 +176,22 @@ pub struct CustomerGateway {
     pub tags: Vec<Tag>,
     /// Creation time, epoch milliseconds.
     pub create_time_ms: u64,
+}
+
+impl std::fmt::Debug for CustomerGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomerGateway")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("ip_address", &self.ip_address)
+            .field("asn", &self.asn)
+            .field("auth_key", &crate::requests::redacted(&self.auth_key))
+            .field("resource_group_id", &self.resource_group_id)
+            .field("tags", &self.tags)
+            .field("create_time_ms", &self.create_time_ms)
+            .finish()
+    }
 }
 
 /// Phase-1 settings of a tunnel (R-TUN-3).

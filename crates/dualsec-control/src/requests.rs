@@ -124,7 +124,7 @@ pub struct VpnGatewayView {
 // Customer gateway
 
 /// CreateCustomerGateway.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateCustomerGatewayRequest {
     /// Idempotency token.
     pub client_token: Option<String>,
@@ -156,7 +156,7 @@ pub struct DescribeCustomerGatewaysRequest {
 }
 
 /// ModifyCustomerGatewayAttribute (IP and ASN cannot change; delete and recreate instead).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModifyCustomerGatewayAttributeRequest {
     /// Idempotency token.
     pub client_token: Option<String>,
@@ -175,7 +175,7 @@ pub struct ModifyCustomerGatewayAttributeRequest {
 
 /// `TunnelIkeConfig.*` of one tunnel. Absent fields keep the current value (modify) or take the
 /// default (create).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IkeConfigInput {
     /// `Psk`; absent or empty on create ⇒ a random 16-character key (R-TUN-2).
     pub psk: Option<String>,
@@ -566,4 +566,75 @@ pub struct DesiredState {
     pub pbr_routes: Vec<crate::model::VpnPbrRouteEntry>,
     /// Changes not yet completed.
     pub pending: Vec<PendingOperation>,
+}
+
+/// `Some` secrets print as `<redacted>` so a logged request never shows a PSK or BGP key.
+pub(crate) fn redacted(v: &Option<String>) -> Option<&'static str> {
+    v.as_ref().map(|_| "<redacted>")
+}
+
+impl std::fmt::Debug for IkeConfigInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IkeConfigInput")
+            .field("psk", &redacted(&self.psk))
+            .field("ike_version", &self.ike_version)
+            .field("ike_mode", &self.ike_mode)
+            .field("ike_enc_alg", &self.ike_enc_alg)
+            .field("ike_auth_alg", &self.ike_auth_alg)
+            .field("ike_pfs", &self.ike_pfs)
+            .field("ike_lifetime", &self.ike_lifetime)
+            .field("local_id", &self.local_id)
+            .field("remote_id", &self.remote_id)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for CreateCustomerGatewayRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateCustomerGatewayRequest")
+            .field("client_token", &self.client_token)
+            .field("ip_address", &self.ip_address)
+            .field("asn", &self.asn)
+            .field("auth_key", &redacted(&self.auth_key))
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("resource_group_id", &self.resource_group_id)
+            .field("tags", &self.tags)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ModifyCustomerGatewayAttributeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModifyCustomerGatewayAttributeRequest")
+            .field("client_token", &self.client_token)
+            .field("customer_gateway_id", &self.customer_gateway_id)
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("auth_key", &redacted(&self.auth_key))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_reach_debug_output() {
+        let ike = IkeConfigInput {
+            psk: Some("Sup3r-Secret".into()),
+            ..Default::default()
+        };
+        let s = format!("{ike:?}");
+        assert!(!s.contains("Sup3r") && s.contains("<redacted>"), "{s}");
+        let req = ModifyCustomerGatewayAttributeRequest {
+            client_token: None,
+            customer_gateway_id: "cgw-a".parse().unwrap(),
+            name: None,
+            description: None,
+            auth_key: Some("bgp-md5-key".into()),
+        };
+        assert!(!format!("{req:?}").contains("bgp-md5"));
+    }
 }

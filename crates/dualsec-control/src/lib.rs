@@ -123,9 +123,17 @@
 //!   in the gateway's description/status and the connection views' `notes`. Addresses are
 //!   exclusive to a gateway and returned on DeleteVpnGateway. Too few free addresses ⇒
 //!   `Resource.QuotaFull`.
+//! - **BGP settings persist while BGP is off**: turning `EnableTunnelsBgp` off keeps each tunnel's
+//!   `TunnelBgpConfig` (so turning it on again needs no re-entry), and its tunnel CIDR stays
+//!   reserved on the gateway (R-BGP-3 uniqueness counts it).
+//! - **Check order**: a connection change first claims the gateway (busy ⇒ `VpnGateway.Configuring`,
+//!   the code clients retry on), then runs the rules; any failure rolls the whole transaction back.
 //! - **Observed state** starts `ike_sa_not_established` for every tunnel; the engine writes it
 //!   through [`Control::update_tunnel_observed`], [`Control::set_carrying_tunnel`],
-//!   [`Control::record_event`] (or directly through [`store::Tx`]).
+//!   [`Control::record_event`] (or directly through [`store::Tx`]), and reads everything it must
+//!   reconcile in one snapshot with [`Control::desired_state`].
+//! - **Housekeeping** (call from the server's tick): [`Control::complete_due_operations`],
+//!   [`Control::expire_client_tokens`], [`Control::prune_events`].
 //!
 //! # Defaults
 //!
@@ -147,7 +155,9 @@
 //! [`Store`] runs closures as transactions over [`store::Tx`] (get/put/delete of each record
 //! type). [`SqliteStore`] is the default: WAL + `synchronous=FULL` (an acknowledged write survives
 //! SIGKILL), versioned migrations ([`store::sqlite::MIGRATIONS`]) at open, `BEGIN IMMEDIATE`
-//! writers. An etcd implementation can run the same closures as STM transactions.
+//! writers. [`MemoryStore`] is a copy-on-write double for tests. An etcd implementation can run
+//! the same closures as STM transactions; `tests/store_conformance.rs` is the contract it must
+//! pass.
 
 pub mod error;
 pub mod ids;

@@ -42,7 +42,7 @@ struct Inner {
 
 impl Netns {
     /// Creates a namespace for `role` (e.g. `"gw"`; up to 8 characters are kept in the name),
-    /// with `lo` up and a fresh working directory.
+    /// with `lo` up, IPv6 off (see [`Netns::enable_ipv6`]) and a fresh working directory.
     pub fn new(role: &str) -> Result<Self> {
         SWEEP.call_once(sweep_stale);
         let role: String = role
@@ -205,6 +205,15 @@ impl Netns {
         self.sysctl("net.ipv4.ip_forward", "1")?;
         for scope in ["all", "default"] {
             self.sysctl(&format!("net.ipv4.conf.{scope}.rp_filter"), "0")?;
+        }
+        Ok(())
+    }
+
+    /// Re-enables IPv6 (namespaces start IPv4-only to keep captures quiet). Call it before
+    /// creating interfaces; `default` applies to interfaces created afterwards.
+    pub fn enable_ipv6(&self) -> Result<()> {
+        for scope in ["all", "default"] {
+            self.sysctl(&format!("net.ipv6.conf.{scope}.disable_ipv6"), "0")?;
         }
         Ok(())
     }

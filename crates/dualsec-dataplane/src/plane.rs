@@ -350,6 +350,7 @@ pub fn start(cfg: &DataPlaneConfig) -> Result<(ControlHandle, DataPlaneOutputs),
         counters: counters.clone(),
         events: ev_tx.clone(),
         table: SaTable::new(),
+        next_timer: None,
         routes: Arc::new(RouteTable::default()),
         batch,
         stride,
@@ -368,6 +369,7 @@ pub fn start(cfg: &DataPlaneConfig) -> Result<(ControlHandle, DataPlaneOutputs),
         events: ev_tx,
         ike: ike_tx,
         table: SaTable::new(),
+        next_timer: None,
         batch,
         stride: in_stride,
     };
@@ -591,9 +593,17 @@ impl Drop for ControlHandle {
 /// Poll timeout: bounds how late a lifetime timer fires and how soon `stop` is noticed.
 const POLL_MS: i32 = 100;
 
-fn table_timers(table: &mut SaTable, now: Instant, events: &Sender<DataPlaneEvent>) {
-    if table.poll_timeout().is_some_and(|t| t <= now) {
+/// Fires due lifetime timers and forwards SA events. `next` caches the table's earliest
+/// deadline so the per-batch check is O(1); it is recomputed only when the table changes.
+fn table_timers(
+    table: &mut SaTable,
+    now: Instant,
+    next: &mut Option<Instant>,
+    events: &Sender<DataPlaneEvent>,
+) {
+    if next.is_some_and(|t| t <= now) {
         table.handle_timeout(now);
+        *next = table.poll_timeout();
     }
     while let Some(e) = table.poll_event() {
         let _ = events.send(DataPlaneEvent::Sa(e));
@@ -622,6 +632,7 @@ struct OutboundWorker {
     counters: Arc<Counters>,
     events: Sender<DataPlaneEvent>,
     table: SaTable,
+    next_timer: Option<Instant>,
     routes: Arc<RouteTable>,
     batch: usize,
     stride: usize,
@@ -637,19 +648,27 @@ impl OutboundWorker {
     }
 
     fn commands(&mut self) -> bool {
+        let mut changed = false;
         loop {
             match self.cmds.try_recv() {
                 Ok(OutCmd::InstallSa(t, sa)) => {
                     self.table.install_outbound(t, *sa);
+                    changed = true;
                 }
                 Ok(OutCmd::RemoveSa(t)) => {
                     self.table.remove_outbound(t);
+                    changed = true;
                 }
                 Ok(OutCmd::Routes(r)) => self.routes = r,
                 Ok(OutCmd::Stats(tx)) => {
                     let _ = tx.send(stats(&self.table));
                 }
-                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Empty) => {
+                    if changed {
+                        self.next_timer = self.table.poll_timeout();
+                    }
+                    return true;
+                }
                 Err(TryRecvError::Disconnected) => return false,
             }
         }
@@ -673,7 +692,7 @@ impl OutboundWorker {
                 return Ok(());
             }
             let now = Instant::now();
-            table_timers(&mut self.table, now, &self.events);
+            table_timers(&mut self.table, now, &mut self.next_timer, &self.events);
             if !readable[0] {
                 continue;
             }
@@ -761,6 +780,7 @@ struct InboundWorker {
     events: Sender<DataPlaneEvent>,
     ike: Sender<IkeDatagram>,
     table: SaTable,
+    next_timer: Option<Instant>,
     batch: usize,
     stride: usize,
 }
@@ -775,21 +795,30 @@ impl InboundWorker {
     }
 
     fn commands(&mut self) -> bool {
+        let mut changed = false;
         loop {
             match self.cmds.try_recv() {
                 Ok(InCmd::InstallSa(t, sa, None)) => {
                     self.table.install_inbound(t, *sa);
+                    changed = true;
                 }
                 Ok(InCmd::InstallSa(t, sa, Some(old))) => {
                     self.table.install_inbound_rekey(t, *sa, old);
+                    changed = true;
                 }
                 Ok(InCmd::RemoveSa(spi)) => {
                     self.table.remove_inbound(spi);
+                    changed = true;
                 }
                 Ok(InCmd::Stats(tx)) => {
                     let _ = tx.send(stats(&self.table));
                 }
-                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Empty) => {
+                    if changed {
+                        self.next_timer = self.table.poll_timeout();
+                    }
+                    return true;
+                }
                 Err(TryRecvError::Disconnected) => return false,
             }
         }
@@ -810,7 +839,7 @@ impl InboundWorker {
                 return Ok(());
             }
             let now = Instant::now();
-            table_timers(&mut self.table, now, &self.events);
+            table_timers(&mut self.table, now, &mut self.next_timer, &self.events);
             for (si, _) in readable
                 .iter()
                 .enumerate()

@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 
 use dualsec_crypto::{EncrId, IntegId};
 use dualsec_dataplane::{
-    ConnectionId, ControlHandle, DataPlaneConfig, DataPlaneOutputs, Route, in_netns, start,
+    ConnectionId, ControlHandle, DataPlaneConfig, DataPlaneEvent, DataPlaneOutputs, Route,
+    in_netns, start,
 };
 use dualsec_esp::{
-    Direction, DropReason, Lifetimes, SaParams, Selectors, Spi, TunnelEndpoints, TunnelId, UdpEncap,
+    Direction, DropReason, LifetimeKind, Lifetimes, SaParams, SaTableEvent, Selectors, Spi,
+    TunnelEndpoints, TunnelId, UdpEncap,
 };
 use dualsec_testbed::{Netns, traffic};
 
@@ -224,4 +226,35 @@ fn two_data_planes_ping_through_esp_in_udp_and_drop_forgeries() {
     assert_eq!(report.received, 0);
     assert!(a.ctl.counters().no_sa >= before + 2);
     assert!(a.out.events.try_recv().is_err(), "no SA events expected");
+
+    // Lifetimes fire from the worker's timer and reach the control plane: soft (rekey), then
+    // hard (the SA is removed).
+    let mut short = sa(Direction::Outbound, 0x3001, "192.0.2.1", "192.0.2.2", 0xcc);
+    short.lifetimes = Lifetimes {
+        soft_time: Some(Duration::from_millis(100)),
+        hard_time: Some(Duration::from_millis(300)),
+        ..Lifetimes::default()
+    };
+    a.ctl.install_outbound_sa(TunnelId(3), &short).unwrap();
+    let kinds: Vec<_> = (0..2)
+        .map(
+            |_| match a.out.events.recv_timeout(Duration::from_secs(2)).unwrap() {
+                DataPlaneEvent::Sa(SaTableEvent::Lifetime {
+                    tunnel, spi, event, ..
+                }) => {
+                    assert_eq!((tunnel, spi), (TunnelId(3), Spi(0x3001)));
+                    event.kind
+                }
+                other => panic!("unexpected {other:?}"),
+            },
+        )
+        .collect();
+    assert_eq!(kinds, [LifetimeKind::Soft, LifetimeKind::Hard]);
+    assert!(
+        a.ctl
+            .sa_counters()
+            .unwrap()
+            .iter()
+            .all(|s| s.spi != Spi(0x3001))
+    );
 }

@@ -249,6 +249,16 @@ impl ControlError {
         }
     }
 
+    /// The full story for logs and the operator's console (startup failures of `dualsec serve`):
+    /// the internal detail for [`ControlError::Internal`], the message otherwise. Never send this
+    /// to an API caller.
+    pub fn log_detail(&self) -> String {
+        match self {
+            ControlError::Internal { detail } => detail.clone(),
+            other => format!("{}: {}", other.code(), other.message()),
+        }
+    }
+
     /// True when the server, not the caller, is at fault (5xx).
     pub fn is_server_fault(&self) -> bool {
         self.http_status() >= 500
@@ -302,5 +312,6 @@ mod tests {
         assert_eq!(e.http_status(), 500);
         assert!(e.is_server_fault());
         assert!(format!("{e:?}").contains("disk I/O"));
+        assert!(e.log_detail().contains("disk I/O"));
     }
 }

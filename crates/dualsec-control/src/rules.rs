@@ -42,6 +42,9 @@ pub mod defaults {
     pub const LIFETIME: Lifetime = Lifetime::DEFAULT;
     /// `EnableDpd` (R-TUN-5).
     pub const ENABLE_DPD: bool = true;
+    /// Dead-peer timeout: no valid DPD reply within it ⇒ the peer is down, its SAs are deleted
+    /// and the tunnel renegotiates (R-TUN-5).
+    pub const DPD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
     /// `EnableNatTraversal` (R-TUN-6).
     pub const ENABLE_NAT_TRAVERSAL: bool = true;
     /// `EffectImmediately` (R-CONN-3).

@@ -22,8 +22,16 @@ pub struct ApiError {
 
 impl ApiError {
     /// Any status, code and message.
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self { status, code: code.into(), message: message.into() }
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     /// HTTP status.
@@ -46,7 +54,9 @@ impl ApiError {
         Self::new(
             StatusCode::BAD_REQUEST,
             "MissingParameter",
-            format!("The input parameter \"{name}\" that is mandatory for processing this request is not supplied."),
+            format!(
+                "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
+            ),
         )
     }
 
@@ -61,7 +71,11 @@ impl ApiError {
 
     /// 400 `InvalidParameter` about the request as a whole (encoding, size).
     pub fn invalid_parameter_format(why: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "InvalidParameter", format!("The request is not valid: {why}."))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            format!("The request is not valid: {why}."),
+        )
     }
 
     /// 404 `InvalidAction.NotFound`: unknown action or wrong method for it.
@@ -78,7 +92,9 @@ impl ApiError {
         Self::new(
             StatusCode::BAD_REQUEST,
             "InvalidVersion",
-            format!("Specified parameter Version \"{version}\" is not valid; this endpoint serves 2016-04-28."),
+            format!(
+                "Specified parameter Version \"{version}\" is not valid; this endpoint serves 2016-04-28."
+            ),
         )
     }
 
@@ -93,7 +109,11 @@ impl ApiError {
 
     /// 404 `InvalidAccessKeyId.NotFound`.
     pub fn unknown_access_key() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        )
     }
 
     /// 400 `IncompleteSignature`: a signature is present but malformed.
@@ -116,7 +136,11 @@ impl ApiError {
 
     /// 400 `SignatureNonceUsed`: replay of a signed request.
     pub fn nonce_used() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "SignatureNonceUsed", "Specified signature nonce was used already.")
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "SignatureNonceUsed",
+            "Specified signature nonce was used already.",
+        )
     }
 
     /// 500 `InternalError` with a fixed message: the cause is logged, not sent.
@@ -130,7 +154,11 @@ impl ApiError {
 
     /// 400 `DryRunOperation`: a `DryRun=true` request that passed validation (api-reference §3).
     pub fn dry_run_ok() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "DryRunOperation",
+            "Request validation has been passed with DryRun flag set.",
+        )
     }
 
     /// The provider's error body `{"RequestId","HostId","Code","Message","Recommend"}`.
@@ -147,7 +175,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -158,7 +192,8 @@ impl std::error::Error for ApiError {}
 /// answered with a fixed message.
 impl From<dualsec_control::ControlError> for ApiError {
     fn from(e: dualsec_control::ControlError) -> Self {
-        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if e.is_server_fault() {
             tracing::error!(error = ?e, "control plane failure");
         }
@@ -176,7 +211,10 @@ mod tests {
         let obj = b.as_object().unwrap();
         let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["Code", "HostId", "Message", "Recommend", "RequestId"]);
+        assert_eq!(
+            keys,
+            ["Code", "HostId", "Message", "Recommend", "RequestId"]
+        );
         assert_eq!(b["Code"], "InvalidAccessKeyId.NotFound");
         assert_eq!(b["RequestId"], "REQ-1");
     }

@@ -15,8 +15,12 @@ use crate::server::API_VERSION;
 fn schema_for(ty: Ty) -> Value {
     match ty {
         Ty::Str => json!({"type": "string"}),
-        Ty::Int => json!({"type": "string", "pattern": "^[0-9]+$", "description": "decimal integer"}),
-        Ty::Bool => json!({"type": "string", "pattern": "^(?i)(true|false)$", "description": "boolean, case-insensitive"}),
+        Ty::Int => {
+            json!({"type": "string", "pattern": "^[0-9]+$", "description": "decimal integer"})
+        }
+        Ty::Bool => {
+            json!({"type": "string", "pattern": "^(?i)(true|false)$", "description": "boolean, case-insensitive"})
+        }
     }
 }
 

@@ -30,7 +30,9 @@ pub fn form_decode(component: &str) -> Result<String, ApiError> {
         .decode_utf8()
         .map(|c| c.into_owned())
         .map_err(|_| {
-            ApiError::invalid_parameter_format("a request parameter is not valid UTF-8 after percent-decoding")
+            ApiError::invalid_parameter_format(
+                "a request parameter is not valid UTF-8 after percent-decoding",
+            )
         })
 }
 
@@ -79,7 +81,10 @@ impl Params {
                 )));
             }
             if map.contains_key(&k) {
-                return Err(ApiError::invalid_parameter(&k, "the parameter is given more than once"));
+                return Err(ApiError::invalid_parameter(
+                    &k,
+                    "the parameter is given more than once",
+                ));
             }
             map.insert(k, v);
         }
@@ -109,12 +114,16 @@ impl Params {
     /// The raw string value, `None` when absent. An empty value counts as absent, as the SDKs never
     /// send empty strings for unset fields but some shells do (`Name=`).
     pub fn str(&self, key: &str) -> Option<&str> {
-        self.map.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.map
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// A present, non-empty string or `MissingParameter`.
     pub fn required_str(&self, key: &str) -> Result<&str, ApiError> {
-        self.str(key).ok_or_else(|| ApiError::missing_parameter(key))
+        self.str(key)
+            .ok_or_else(|| ApiError::missing_parameter(key))
     }
 
     /// An owned optional string.
@@ -137,11 +146,9 @@ impl Params {
     pub fn u64(&self, key: &str) -> Result<Option<u64>, ApiError> {
         match self.str(key) {
             None => Ok(None),
-            Some(v) => v
-                .trim()
-                .parse::<u64>()
-                .map(Some)
-                .map_err(|_| ApiError::invalid_parameter(key, "expected a non-negative decimal integer")),
+            Some(v) => v.trim().parse::<u64>().map(Some).map_err(|_| {
+                ApiError::invalid_parameter(key, "expected a non-negative decimal integer")
+            }),
         }
     }
 
@@ -173,7 +180,11 @@ impl Params {
     pub fn list(&self, prefix: &str) -> Result<Vec<(u32, Params)>, ApiError> {
         let dotted = format!("{prefix}.");
         let mut items: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();
-        for (k, v) in self.map.range(dotted.clone()..).take_while(|(k, _)| k.starts_with(&dotted)) {
+        for (k, v) in self
+            .map
+            .range(dotted.clone()..)
+            .take_while(|(k, _)| k.starts_with(&dotted))
+        {
             let rest = &k[dotted.len()..];
             let (idx, sub) = match rest.split_once('.') {
                 Some((i, s)) => (i, s),
@@ -189,9 +200,15 @@ impl Params {
                         format!("{prefix} is a list; its index must be a number from 1 to {MAX_LIST_INDEX}"),
                     )
                 })?;
-            items.entry(index).or_default().insert(sub.to_owned(), v.clone());
+            items
+                .entry(index)
+                .or_default()
+                .insert(sub.to_owned(), v.clone());
         }
-        Ok(items.into_iter().map(|(i, map)| (i, Params { map })).collect())
+        Ok(items
+            .into_iter()
+            .map(|(i, map)| (i, Params { map }))
+            .collect())
     }
 
     /// Parameters whose names are not in `known` and do not start with one of `known_prefixes`.
@@ -216,8 +233,13 @@ mod tests {
     #[test]
     fn plus_is_space_and_percent_decodes() {
         // api-reference §2.6: ModifyTunnelAttribute sends Psk='p w' as `p+w`.
-        let q = p("TunnelOptionsSpecification.TunnelIkeConfig.Psk=p+w&LocalSubnet=192.168.0.0%2F24%2C172.17.0.0%2F16");
-        assert_eq!(q.str("TunnelOptionsSpecification.TunnelIkeConfig.Psk"), Some("p w"));
+        let q = p(
+            "TunnelOptionsSpecification.TunnelIkeConfig.Psk=p+w&LocalSubnet=192.168.0.0%2F24%2C172.17.0.0%2F16",
+        );
+        assert_eq!(
+            q.str("TunnelOptionsSpecification.TunnelIkeConfig.Psk"),
+            Some("p w")
+        );
         assert_eq!(q.str("LocalSubnet"), Some("192.168.0.0/24,172.17.0.0/16"));
     }
 
@@ -246,7 +268,9 @@ mod tests {
 
     #[test]
     fn nested_list_objects_reassemble() {
-        let q = p("TunnelOptionsSpecification.1.TunnelIkeConfig.Psk=a&TunnelOptionsSpecification.2.TunnelIkeConfig.Psk=b&TunnelOptionsSpecification.1.Role=master");
+        let q = p(
+            "TunnelOptionsSpecification.1.TunnelIkeConfig.Psk=a&TunnelOptionsSpecification.2.TunnelIkeConfig.Psk=b&TunnelOptionsSpecification.1.Role=master",
+        );
         let l = q.list("TunnelOptionsSpecification").unwrap();
         assert_eq!(l.len(), 2);
         assert_eq!(l[0].1.object("TunnelIkeConfig").str("Psk"), Some("a"));
@@ -256,7 +280,13 @@ mod tests {
 
     #[test]
     fn bad_list_index_is_a_typed_error() {
-        for bad in ["Tags.0.Key=a", "Tags.x.Key=a", "Tags.101.Key=a", "Tags.-1.Key=a", "Tags..Key=a"] {
+        for bad in [
+            "Tags.0.Key=a",
+            "Tags.x.Key=a",
+            "Tags.101.Key=a",
+            "Tags.-1.Key=a",
+            "Tags..Key=a",
+        ] {
             let e = p(bad).list("Tags").unwrap_err();
             assert_eq!(e.code(), "InvalidParameter", "{bad}");
             assert_eq!(e.status().as_u16(), 400);

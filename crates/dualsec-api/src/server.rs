@@ -51,7 +51,12 @@ const V2_COMMON: [&str; 11] = [
     "SecurityToken",
 ];
 /// Hidden common parameters the SDK may send; accepted and ignored (api-reference §3).
-const HIDDEN_COMMON: [&str; 4] = ["OwnerAccount", "OwnerId", "ResourceOwnerAccount", "ResourceOwnerId"];
+const HIDDEN_COMMON: [&str; 4] = [
+    "OwnerAccount",
+    "OwnerId",
+    "ResourceOwnerAccount",
+    "ResourceOwnerId",
+];
 
 /// How requests are authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +83,9 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("auth", &self.auth).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
     }
 }
 
@@ -125,7 +132,8 @@ pub fn app(state: AppState) -> Router {
 
 async fn openapi_json() -> Response {
     let mut r = axum::Json(crate::openapi::document()).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
 }
 
@@ -147,7 +155,13 @@ fn error_response(request_id: &str, e: &ApiError) -> Response {
     r
 }
 
-async fn rpc(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn rpc(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let request_id = new_request_id();
     match handle(&state, &request_id, &method, &uri, &headers, &body).await {
         Ok(mut v) => {
@@ -162,9 +176,18 @@ async fn rpc(State(state): State<AppState>, method: Method, uri: Uri, headers: H
         }
         Err(e) => {
             if e.status().is_server_error() {
-                tracing::error!(request_id, code = e.code(), "request failed on the server side");
+                tracing::error!(
+                    request_id,
+                    code = e.code(),
+                    "request failed on the server side"
+                );
             } else {
-                tracing::info!(request_id, code = e.code(), status = e.status().as_u16(), "request refused");
+                tracing::info!(
+                    request_id,
+                    code = e.code(),
+                    status = e.status().as_u16(),
+                    "request refused"
+                );
             }
             error_response(&request_id, &e)
         }
@@ -177,7 +200,11 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn is_form(headers: &HeaderMap) -> bool {
     header_str(headers, "content-type")
-        .map(|ct| ct.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        .map(|ct| {
+            ct.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
         .unwrap_or(false)
 }
 
@@ -205,40 +232,71 @@ async fn handle(
     } else {
         Vec::new()
     };
-    let all_pairs: Vec<(String, String)> = query_pairs.iter().chain(body_pairs.iter()).cloned().collect();
+    let all_pairs: Vec<(String, String)> = query_pairs
+        .iter()
+        .chain(body_pairs.iter())
+        .cloned()
+        .collect();
     let mut params = Params::from_pairs(all_pairs.iter().cloned())?;
 
     // 2. Action and version.
     let action_name = match header_str(headers, "x-acs-action") {
         Some(a) => a.trim().to_owned(),
-        None => params.string("Action").ok_or_else(|| ApiError::missing_parameter("Action"))?,
+        None => params
+            .string("Action")
+            .ok_or_else(|| ApiError::missing_parameter("Action"))?,
     };
-    let version = header_str(headers, "x-acs-version").map(str::to_owned).or_else(|| params.string("Version"));
+    let version = header_str(headers, "x-acs-version")
+        .map(str::to_owned)
+        .or_else(|| params.string("Version"));
     match version.as_deref() {
         Some(API_VERSION) => {}
         Some(other) => return Err(ApiError::invalid_version(other)),
         None => return Err(ApiError::missing_parameter("Version")),
     }
-    let action = actions::find(&action_name).ok_or_else(|| ApiError::unknown_action(&action_name))?;
+    let action =
+        actions::find(&action_name).ok_or_else(|| ApiError::unknown_action(&action_name))?;
 
     // 3. Authentication, before anything is interpreted or written.
     let header_pairs: Vec<(String, String)> = headers
         .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_owned(), v.to_owned()))
+        })
         .collect();
-    authenticate(state, method, uri, headers, &header_pairs, &query_pairs, &all_pairs, &params, body).await?;
+    authenticate(
+        state,
+        method,
+        uri,
+        headers,
+        &header_pairs,
+        &query_pairs,
+        &all_pairs,
+        &params,
+        body,
+    )
+    .await?;
 
     for k in V2_COMMON.iter().chain(HIDDEN_COMMON.iter()) {
         params.remove(k);
     }
 
     // 4. The action, on a blocking thread: the store is synchronous.
-    let ctx = Ctx { control: state.control.clone(), request_id: request_id.to_owned() };
+    let ctx = Ctx {
+        control: state.control.clone(),
+        request_id: request_id.to_owned(),
+    };
     let handler = action.handler;
     match tokio::task::spawn_blocking(move || handler(&ctx, &params)).await {
         Ok(r) => r,
         Err(join) => {
-            tracing::error!(request_id, action = action.name, "action handler panicked: {join}");
+            tracing::error!(
+                request_id,
+                action = action.name,
+                "action handler panicked: {join}"
+            );
             Err(ApiError::internal())
         }
     }
@@ -270,11 +328,15 @@ async fn authenticate(
         (None, Some(_)) => {
             if let Some(m) = params.str("SignatureMethod") {
                 if m != "HMAC-SHA1" {
-                    return Err(ApiError::incomplete_signature("SignatureMethod must be HMAC-SHA1"));
+                    return Err(ApiError::incomplete_signature(
+                        "SignatureMethod must be HMAC-SHA1",
+                    ));
                 }
             }
             (
-                params.string("AccessKeyId").ok_or_else(|| ApiError::missing_parameter("AccessKeyId"))?,
+                params
+                    .string("AccessKeyId")
+                    .ok_or_else(|| ApiError::missing_parameter("AccessKeyId"))?,
                 params.string("Timestamp"),
                 params.string("SignatureNonce"),
             )
@@ -290,14 +352,17 @@ async fn authenticate(
     };
 
     // The signed date must be close to our clock, and each nonce used once.
-    let date = date.ok_or_else(|| ApiError::incomplete_signature("the signed request has no date"))?;
-    let signed_at = signature::parse_acs_date(&date)
-        .ok_or_else(|| ApiError::incomplete_signature("the date must look like 2026-01-31T12:00:00Z"))?;
+    let date =
+        date.ok_or_else(|| ApiError::incomplete_signature("the signed request has no date"))?;
+    let signed_at = signature::parse_acs_date(&date).ok_or_else(|| {
+        ApiError::incomplete_signature("the date must look like 2026-01-31T12:00:00Z")
+    })?;
     let now = (state.clock)();
     if (now - signed_at).whole_seconds().abs() > MAX_CLOCK_SKEW_SECS {
         return Err(ApiError::timestamp_expired());
     }
-    let nonce = nonce.ok_or_else(|| ApiError::incomplete_signature("the signed request has no nonce"))?;
+    let nonce =
+        nonce.ok_or_else(|| ApiError::incomplete_signature("the signed request has no nonce"))?;
 
     let control = state.control.clone();
     let ak = access_key_id.clone();
@@ -311,7 +376,13 @@ async fn authenticate(
     match &v3 {
         Some(auth) => {
             let path = uri.path();
-            let input = SigningInput { method: method.as_str(), path, query: query_pairs, headers: header_pairs, body };
+            let input = SigningInput {
+                method: method.as_str(),
+                path,
+                query: query_pairs,
+                headers: header_pairs,
+                body,
+            };
             signature::verify_v3(&input, auth, &secret)?;
         }
         None => {

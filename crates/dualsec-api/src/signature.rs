@@ -20,10 +20,15 @@ pub const V3_ALGORITHM: &str = "ACS3-HMAC-SHA256";
 
 /// Headers a V3 request must sign so that a captured request cannot be re-aimed at another action
 /// or replayed outside its window.
-pub const V3_REQUIRED_SIGNED_HEADERS: [&str; 3] = ["x-acs-action", "x-acs-date", "x-acs-signature-nonce"];
+pub const V3_REQUIRED_SIGNED_HEADERS: [&str; 3] =
+    ["x-acs-action", "x-acs-date", "x-acs-signature-nonce"];
 
 /// Python `urllib.parse.quote(s, safe='~')`: everything except `A-Za-z0-9_.-~` is `%XX` (upper hex).
-const RFC3986: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Percent-encodes like `quote(s, safe='~')`.
 pub fn rfc3986(s: &str) -> String {
@@ -71,10 +76,9 @@ pub fn parse_v3_authorization(value: &str) -> Result<Option<V3Authorization>, Ap
     let mut signed = None;
     let mut signature = None;
     for field in rest.split(',') {
-        let (k, v) = field
-            .trim()
-            .split_once('=')
-            .ok_or_else(|| ApiError::incomplete_signature("Authorization fields must be Name=Value"))?;
+        let (k, v) = field.trim().split_once('=').ok_or_else(|| {
+            ApiError::incomplete_signature("Authorization fields must be Name=Value")
+        })?;
         match k {
             "Credential" => credential = Some(v),
             "SignedHeaders" => signed = Some(v),
@@ -85,13 +89,22 @@ pub fn parse_v3_authorization(value: &str) -> Result<Option<V3Authorization>, Ap
     let access_key_id = credential
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::incomplete_signature("Authorization has no Credential"))?;
-    let signed = signed.ok_or_else(|| ApiError::incomplete_signature("Authorization has no SignedHeaders"))?;
+    let signed = signed
+        .ok_or_else(|| ApiError::incomplete_signature("Authorization has no SignedHeaders"))?;
     let signature = signature
         .and_then(|s| hex::decode(s).ok())
         .filter(|s| s.len() == 32)
         .ok_or_else(|| ApiError::incomplete_signature("Signature must be 64 hex digits"))?;
-    let signed_headers: Vec<String> = signed.split(';').filter(|h| !h.is_empty()).map(str::to_ascii_lowercase).collect();
-    Ok(Some(V3Authorization { access_key_id: access_key_id.to_owned(), signed_headers, signature }))
+    let signed_headers: Vec<String> = signed
+        .split(';')
+        .filter(|h| !h.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    Ok(Some(V3Authorization {
+        access_key_id: access_key_id.to_owned(),
+        signed_headers,
+        signature,
+    }))
 }
 
 /// `CanonicalQueryString`: keys sorted, `k=quote(v)`, joined by `&`; keys as decoded (the SDK does
@@ -99,21 +112,33 @@ pub fn parse_v3_authorization(value: &str) -> Result<Option<V3Authorization>, Ap
 fn v3_canonical_query(query: &[(String, String)]) -> String {
     let mut pairs: Vec<&(String, String)> = query.iter().collect();
     pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{k}={}", rfc3986(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", rfc3986(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// `CanonicalHeaders` for the named headers: `name:trimmed values (sorted, comma-joined)\n` each,
 /// sorted by name. A named header that is absent makes the request unverifiable.
-fn v3_canonical_headers(headers: &[(String, String)], names: &[String]) -> Result<(String, String), ApiError> {
+fn v3_canonical_headers(
+    headers: &[(String, String)],
+    names: &[String],
+) -> Result<(String, String), ApiError> {
     let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
     sorted.sort_unstable();
     sorted.dedup();
     let mut out = String::new();
     for name in &sorted {
-        let mut values: Vec<&str> =
-            headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()).collect();
+        let mut values: Vec<&str> = headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+            .collect();
         if values.is_empty() {
-            return Err(ApiError::incomplete_signature(format_args!("signed header {name} is missing")));
+            return Err(ApiError::incomplete_signature(format_args!(
+                "signed header {name} is missing"
+            )));
         }
         values.sort_unstable();
         out.push_str(name);
@@ -126,12 +151,19 @@ fn v3_canonical_headers(headers: &[(String, String)], names: &[String]) -> Resul
 
 /// The V3 canonical request over `signed_headers` (§2.3). The payload hash is computed from the
 /// body actually received, so the body is covered whatever `x-acs-content-sha256` claims.
-pub fn v3_canonical_request(input: &SigningInput<'_>, signed_headers: &[String]) -> Result<String, ApiError> {
+pub fn v3_canonical_request(
+    input: &SigningInput<'_>,
+    signed_headers: &[String],
+) -> Result<String, ApiError> {
     let (headers, names) = v3_canonical_headers(input.headers, signed_headers)?;
     Ok(format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         input.method,
-        if input.path.is_empty() { "/" } else { input.path },
+        if input.path.is_empty() {
+            "/"
+        } else {
+            input.path
+        },
         v3_canonical_query(input.query),
         headers,
         names,
@@ -141,11 +173,18 @@ pub fn v3_canonical_request(input: &SigningInput<'_>, signed_headers: &[String])
 
 /// `StringToSign = "ACS3-HMAC-SHA256\n" + hex(SHA256(CanonicalRequest))`.
 pub fn v3_string_to_sign(canonical_request: &str) -> String {
-    format!("{V3_ALGORITHM}\n{}", sha256_hex(canonical_request.as_bytes()))
+    format!(
+        "{V3_ALGORITHM}\n{}",
+        sha256_hex(canonical_request.as_bytes())
+    )
 }
 
 /// Computes the V3 signature (hex) over `signed_headers`.
-pub fn v3_signature(input: &SigningInput<'_>, signed_headers: &[String], secret: &str) -> Result<String, ApiError> {
+pub fn v3_signature(
+    input: &SigningInput<'_>,
+    signed_headers: &[String],
+    secret: &str,
+) -> Result<String, ApiError> {
     let sts = v3_string_to_sign(&v3_canonical_request(input, signed_headers)?);
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
     Ok(hex::encode(hmac::sign(&key, sts.as_bytes())))
@@ -155,13 +194,23 @@ pub fn v3_signature(input: &SigningInput<'_>, signed_headers: &[String], secret:
 ///
 /// Also requires [`V3_REQUIRED_SIGNED_HEADERS`] to be signed and, when the client sent
 /// `x-acs-content-sha256`, that it matches the body.
-pub fn verify_v3(input: &SigningInput<'_>, auth: &V3Authorization, secret: &str) -> Result<(), ApiError> {
+pub fn verify_v3(
+    input: &SigningInput<'_>,
+    auth: &V3Authorization,
+    secret: &str,
+) -> Result<(), ApiError> {
     for required in V3_REQUIRED_SIGNED_HEADERS {
         if !auth.signed_headers.iter().any(|h| h == required) {
-            return Err(ApiError::incomplete_signature(format_args!("header {required} must be signed")));
+            return Err(ApiError::incomplete_signature(format_args!(
+                "header {required} must be signed"
+            )));
         }
     }
-    if let Some((_, claimed)) = input.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-acs-content-sha256")) {
+    if let Some((_, claimed)) = input
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-acs-content-sha256"))
+    {
         if !claimed.trim().eq_ignore_ascii_case(&sha256_hex(input.body)) {
             return Err(ApiError::signature_mismatch());
         }
@@ -184,8 +233,17 @@ pub fn sign_v3_request(
 ) -> Result<Vec<(String, String)>, ApiError> {
     headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
     headers.push(("x-acs-content-sha256".to_owned(), sha256_hex(body)));
-    let names: Vec<String> = headers.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
-    let input = SigningInput { method, path, query, headers: &headers, body };
+    let names: Vec<String> = headers
+        .iter()
+        .map(|(k, _)| k.to_ascii_lowercase())
+        .collect();
+    let input = SigningInput {
+        method,
+        path,
+        query,
+        headers: &headers,
+        body,
+    };
     let (_, signed) = v3_canonical_headers(&headers, &names)?;
     let sig = v3_signature(&input, &names, secret)?;
     headers.push((
@@ -197,38 +255,59 @@ pub fn sign_v3_request(
 
 /// The V2 `StringToSign` over every parameter (query and body) except `Signature` (§2.4).
 pub fn v2_string_to_sign(method: &str, params: &[(String, String)]) -> String {
-    let mut pairs: Vec<&(String, String)> = params.iter().filter(|(k, _)| k != "Signature").collect();
+    let mut pairs: Vec<&(String, String)> =
+        params.iter().filter(|(k, _)| k != "Signature").collect();
     pairs.sort();
-    let canonical = pairs.iter().map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v))).collect::<Vec<_>>().join("&");
+    let canonical = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v)))
+        .collect::<Vec<_>>()
+        .join("&");
     format!("{method}&%2F&{}", rfc3986(&canonical))
 }
 
 /// `base64(HMAC-SHA1(secret + "&", StringToSign))`.
 pub fn v2_signature(method: &str, params: &[(String, String)], secret: &str) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, format!("{secret}&").as_bytes());
+    let key = hmac::Key::new(
+        hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+        format!("{secret}&").as_bytes(),
+    );
     let tag = hmac::sign(&key, v2_string_to_sign(method, params).as_bytes());
     base64::engine::general_purpose::STANDARD.encode(tag.as_ref())
 }
 
 /// Checks a V2 `Signature` (base64) in constant time.
-pub fn verify_v2(method: &str, params: &[(String, String)], signature_b64: &str, secret: &str) -> Result<(), ApiError> {
+pub fn verify_v2(
+    method: &str,
+    params: &[(String, String)],
+    signature_b64: &str,
+    secret: &str,
+) -> Result<(), ApiError> {
     let claimed = base64::engine::general_purpose::STANDARD
         .decode(signature_b64.trim())
         .map_err(|_| ApiError::incomplete_signature("Signature is not base64"))?;
-    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, format!("{secret}&").as_bytes());
-    hmac::verify(&key, v2_string_to_sign(method, params).as_bytes(), &claimed).map_err(|_| ApiError::signature_mismatch())
+    let key = hmac::Key::new(
+        hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+        format!("{secret}&").as_bytes(),
+    );
+    hmac::verify(&key, v2_string_to_sign(method, params).as_bytes(), &claimed)
+        .map_err(|_| ApiError::signature_mismatch())
 }
 
 /// Parses `x-acs-date` / V2 `Timestamp` (`YYYY-MM-DDTHH:MM:SSZ`, UTC).
 pub fn parse_acs_date(s: &str) -> Option<time::OffsetDateTime> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    time::PrimitiveDateTime::parse(s.trim(), &fmt).ok().map(time::PrimitiveDateTime::assume_utc)
+    time::PrimitiveDateTime::parse(s.trim(), &fmt)
+        .ok()
+        .map(time::PrimitiveDateTime::assume_utc)
 }
 
 /// Formats a UTC time as `x-acs-date` wants it.
 pub fn format_acs_date(t: time::OffsetDateTime) -> String {
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    t.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&fmt)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -242,16 +321,29 @@ mod tests {
     const EMPTY_SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     fn check(method: &str, raw_query: &str, headers: &[(&str, &str)], body: &str, expect_ok: bool) {
         let query = decode_pairs(raw_query).unwrap();
         let headers = h(headers);
-        let auth_value = &headers.iter().find(|(k, _)| k == "Authorization").unwrap().1;
+        let auth_value = &headers
+            .iter()
+            .find(|(k, _)| k == "Authorization")
+            .unwrap()
+            .1;
         let auth = parse_v3_authorization(auth_value).unwrap().unwrap();
         assert_eq!(auth.access_key_id, "testAK");
-        let input = SigningInput { method, path: "/", query: &query, headers: &headers, body: body.as_bytes() };
+        let input = SigningInput {
+            method,
+            path: "/",
+            query: &query,
+            headers: &headers,
+            body: body.as_bytes(),
+        };
         let r = verify_v3(&input, &auth, "testSecret");
         assert_eq!(r.is_ok(), expect_ok, "{r:?}");
         // A wrong secret never verifies.
@@ -273,7 +365,10 @@ mod tests {
             ("x-acs-signature-nonce", "9734ae3b80a515b75e7e20feaf855cb4"),
             ("accept", "application/json"),
             ("content-type", "application/x-www-form-urlencoded"),
-            ("x-acs-content-sha256", "c6d51bdbcefd6c93a744f586f558a6b34c75f1752e1aecad2eb1e0c177b0b3bc"),
+            (
+                "x-acs-content-sha256",
+                "c6d51bdbcefd6c93a744f586f558a6b34c75f1752e1aecad2eb1e0c177b0b3bc",
+            ),
             ("x-acs-credentials-provider", "static_ak"),
             (
                 "Authorization",
@@ -286,16 +381,31 @@ mod tests {
     #[test]
     fn v3_captured_create_vpn_connection_with_body_verifies() {
         assert_eq!(CREATE_BODY.len(), 1359);
-        assert_eq!(sha256_hex(CREATE_BODY.as_bytes()), "c6d51bdbcefd6c93a744f586f558a6b34c75f1752e1aecad2eb1e0c177b0b3bc");
+        assert_eq!(
+            sha256_hex(CREATE_BODY.as_bytes()),
+            "c6d51bdbcefd6c93a744f586f558a6b34c75f1752e1aecad2eb1e0c177b0b3bc"
+        );
         check("POST", CREATE_QUERY, &create_headers(), CREATE_BODY, true);
     }
 
     #[test]
     fn v3_tampered_body_query_header_or_method_fail() {
         // Body changed (hash header no longer matches).
-        check("POST", CREATE_QUERY, &create_headers(), &CREATE_BODY.replace("psk-slave", "psk-slavf"), false);
+        check(
+            "POST",
+            CREATE_QUERY,
+            &create_headers(),
+            &CREATE_BODY.replace("psk-slave", "psk-slavf"),
+            false,
+        );
         // Query value changed.
-        check("POST", &CREATE_QUERY.replace("conn-1", "conn-2"), &create_headers(), CREATE_BODY, false);
+        check(
+            "POST",
+            &CREATE_QUERY.replace("conn-1", "conn-2"),
+            &create_headers(),
+            CREATE_BODY,
+            false,
+        );
         // Signed header changed: action re-aimed.
         let mut hs = create_headers();
         hs[3].1 = "DeleteVpnConnection";
@@ -340,7 +450,10 @@ mod tests {
             ("x-acs-signature-nonce", "211e0c48928579e2efa1191f9d739545"),
             ("accept", "application/json"),
             ("content-type", "application/x-www-form-urlencoded"),
-            ("x-acs-content-sha256", "73c968c1f478dc7581992de26abe56f3eee6d0a0b08c632485e3b0b256428b0a"),
+            (
+                "x-acs-content-sha256",
+                "73c968c1f478dc7581992de26abe56f3eee6d0a0b08c632485e3b0b256428b0a",
+            ),
             ("x-acs-credentials-provider", "static_ak"),
             (
                 "Authorization",
@@ -401,8 +514,16 @@ mod tests {
         let sig = &params.iter().find(|(k, _)| k == "Signature").unwrap().1;
         assert_eq!(v2_signature("POST", &params, "testSecret"), *sig);
         verify_v2("POST", &params, sig, "testSecret").unwrap();
-        assert_eq!(verify_v2("POST", &params, sig, "other").unwrap_err().code(), "SignatureDoesNotMatch");
-        assert_eq!(verify_v2("GET", &params, sig, "testSecret").unwrap_err().code(), "SignatureDoesNotMatch");
+        assert_eq!(
+            verify_v2("POST", &params, sig, "other").unwrap_err().code(),
+            "SignatureDoesNotMatch"
+        );
+        assert_eq!(
+            verify_v2("GET", &params, sig, "testSecret")
+                .unwrap_err()
+                .code(),
+            "SignatureDoesNotMatch"
+        );
     }
 
     #[test]
@@ -415,10 +536,17 @@ mod tests {
             ("x-acs-signature-nonce".to_owned(), "n".to_owned()),
         ];
         let signed = sign_v3_request("POST", "/", &query, headers, b"a=b", "AK", "S").unwrap();
-        let auth = parse_v3_authorization(&signed.iter().find(|(k, _)| k == "Authorization").unwrap().1)
-            .unwrap()
-            .unwrap();
-        let input = SigningInput { method: "POST", path: "/", query: &query, headers: &signed, body: b"a=b" };
+        let auth =
+            parse_v3_authorization(&signed.iter().find(|(k, _)| k == "Authorization").unwrap().1)
+                .unwrap()
+                .unwrap();
+        let input = SigningInput {
+            method: "POST",
+            path: "/",
+            query: &query,
+            headers: &signed,
+            body: b"a=b",
+        };
         verify_v3(&input, &auth, "S").unwrap();
     }
 
@@ -431,8 +559,17 @@ mod tests {
         .unwrap()
         .unwrap();
         let headers = h(&[("host", "x")]);
-        let input = SigningInput { method: "POST", path: "/", query: &[], headers: &headers, body: b"" };
-        assert_eq!(verify_v3(&input, &auth, "S").unwrap_err().code(), "IncompleteSignature");
+        let input = SigningInput {
+            method: "POST",
+            path: "/",
+            query: &[],
+            headers: &headers,
+            body: b"",
+        };
+        assert_eq!(
+            verify_v3(&input, &auth, "S").unwrap_err().code(),
+            "IncompleteSignature"
+        );
     }
 
     #[test]
@@ -445,7 +582,11 @@ mod tests {
             "ACS3-HMAC-SHA256 Credential=a,SignedHeaders=x,Signature=00",
             "ACS3-HMAC-SHA256 garbage",
         ] {
-            assert_eq!(parse_v3_authorization(bad).unwrap_err().code(), "IncompleteSignature", "{bad}");
+            assert_eq!(
+                parse_v3_authorization(bad).unwrap_err().code(),
+                "IncompleteSignature",
+                "{bad}"
+            );
         }
     }
 

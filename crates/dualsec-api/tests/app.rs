@@ -1,4 +1,5 @@
 //! The router without a socket: authentication, errors, the action flow, OpenAPI.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a failure is a test failure
 
 mod common;
 
@@ -8,7 +9,12 @@ use common::harness;
 use serde_json::Value;
 
 async fn create_gateway(h: &common::Harness) -> String {
-    let r = h.call("CreateVpnGateway", &[("VpcId", "vpc-1"), ("Bandwidth", "10"), ("Name", "gw")]).await;
+    let r = h
+        .call(
+            "CreateVpnGateway",
+            &[("VpcId", "vpc-1"), ("Bandwidth", "10"), ("Name", "gw")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     h.settle();
     r.body["VpnGatewayId"].as_str().unwrap().to_owned()
@@ -35,17 +41,43 @@ async fn unsigned_request_is_refused_and_writes_nothing() {
 async fn wrong_secret_and_unknown_key_get_provider_codes_and_write_nothing() {
     let h = harness();
     let id = h.key.id.clone();
-    let r = h.call_signed("CreateVpnGateway", &[("VpcId", "vpc-1"), ("Bandwidth", "10")], &id, "not-the-secret").await;
+    let r = h
+        .call_signed(
+            "CreateVpnGateway",
+            &[("VpcId", "vpc-1"), ("Bandwidth", "10")],
+            &id,
+            "not-the-secret",
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["Code"], "SignatureDoesNotMatch");
-    let r = h.call_signed("CreateVpnGateway", &[("VpcId", "vpc-1"), ("Bandwidth", "10")], "LTAInobody", "x").await;
+    let r = h
+        .call_signed(
+            "CreateVpnGateway",
+            &[("VpcId", "vpc-1"), ("Bandwidth", "10")],
+            "LTAInobody",
+            "x",
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.body["Code"], "InvalidAccessKeyId.NotFound");
     // The error body has exactly the provider's fields.
-    let mut keys: Vec<&str> = r.body.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = r
+        .body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["Code", "HostId", "Message", "Recommend", "RequestId"]);
-    assert_eq!(h.call("DescribeVpnGateways", &[]).await.body["TotalCount"], 0);
+    assert_eq!(
+        keys,
+        ["Code", "HostId", "Message", "Recommend", "RequestId"]
+    );
+    assert_eq!(
+        h.call("DescribeVpnGateways", &[]).await.body["TotalCount"],
+        0
+    );
 }
 
 #[tokio::test]
@@ -57,13 +89,26 @@ async fn replayed_nonce_is_refused() {
         ("host".to_owned(), "localhost".to_owned()),
         ("x-acs-version".to_owned(), "2016-04-28".to_owned()),
         ("x-acs-action".to_owned(), "DescribeVpnGateways".to_owned()),
-        ("x-acs-date".to_owned(), dualsec_api::signature::format_acs_date(time::OffsetDateTime::now_utc())),
+        (
+            "x-acs-date".to_owned(),
+            dualsec_api::signature::format_acs_date(time::OffsetDateTime::now_utc()),
+        ),
         ("x-acs-signature-nonce".to_owned(), "fixed-nonce".to_owned()),
-        ("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned()),
+        (
+            "content-type".to_owned(),
+            "application/x-www-form-urlencoded".to_owned(),
+        ),
     ];
-    let signed =
-        dualsec_api::signature::sign_v3_request("POST", "/", &[], headers, body.as_bytes(), &h.key.id, &h.key.secret)
-            .unwrap();
+    let signed = dualsec_api::signature::sign_v3_request(
+        "POST",
+        "/",
+        &[],
+        headers,
+        body.as_bytes(),
+        &h.key.id,
+        &h.key.secret,
+    )
+    .unwrap();
     let build = || {
         let mut req = Request::builder().method("POST").uri("/");
         for (k, v) in &signed {
@@ -127,28 +172,56 @@ async fn missing_and_invalid_parameters_name_the_parameter() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["Code"], "MissingParameter");
     assert!(r.body["Message"].as_str().unwrap().contains("VpcId"));
-    let r = h.call("CreateVpnGateway", &[("VpcId", "v"), ("Bandwidth", "ten")]).await;
+    let r = h
+        .call("CreateVpnGateway", &[("VpcId", "v"), ("Bandwidth", "ten")])
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body["Message"].as_str().unwrap().contains("Bandwidth"), "{}", r.body);
-    let r = h.call("DescribeVpnConnection", &[("VpnConnectionId", "vco-nothere000")]).await;
+    assert!(
+        r.body["Message"].as_str().unwrap().contains("Bandwidth"),
+        "{}",
+        r.body
+    );
+    let r = h
+        .call(
+            "DescribeVpnConnection",
+            &[("VpnConnectionId", "vco-nothere000")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.body["Code"], "InvalidVpnConnectionInstanceId.NotFound");
-    let r = h.call("DescribeVpnGateways", &[("RegionId", "cn-hangzhou")]).await;
+    let r = h
+        .call("DescribeVpnGateways", &[("RegionId", "cn-hangzhou")])
+        .await;
     assert_eq!(r.body["Code"], "InvalidRegionId.NotFound");
 }
 
 fn tunnel_params(cgw: &str) -> Vec<(String, String)> {
     let mut v = Vec::new();
-    for (n, role, cidr, ip) in [(1, "master", "169.254.10.0/30", "169.254.10.1"), (2, "slave", "169.254.20.0/30", "169.254.20.1")] {
+    for (n, role, cidr, ip) in [
+        (1, "master", "169.254.10.0/30", "169.254.10.1"),
+        (2, "slave", "169.254.20.0/30", "169.254.20.1"),
+    ] {
         let p = format!("TunnelOptionsSpecification.{n}");
         v.push((format!("{p}.CustomerGatewayId"), cgw.to_owned()));
         v.push((format!("{p}.Role"), role.to_owned()));
         v.push((format!("{p}.EnableDpd"), "True".to_owned()));
-        v.push((format!("{p}.TunnelIkeConfig.IkeVersion"), "ikev2".to_owned()));
-        v.push((format!("{p}.TunnelIkeConfig.IkeAuthAlg"), "sha256".to_owned()));
-        v.push((format!("{p}.TunnelIkeConfig.IkeLifetime"), "28800".to_owned()));
+        v.push((
+            format!("{p}.TunnelIkeConfig.IkeVersion"),
+            "ikev2".to_owned(),
+        ));
+        v.push((
+            format!("{p}.TunnelIkeConfig.IkeAuthAlg"),
+            "sha256".to_owned(),
+        ));
+        v.push((
+            format!("{p}.TunnelIkeConfig.IkeLifetime"),
+            "28800".to_owned(),
+        ));
         v.push((format!("{p}.TunnelIkeConfig.Psk"), format!("psk-{n}")));
-        v.push((format!("{p}.TunnelIpsecConfig.IpsecPfs"), "disabled".to_owned()));
+        v.push((
+            format!("{p}.TunnelIpsecConfig.IpsecPfs"),
+            "disabled".to_owned(),
+        ));
         v.push((format!("{p}.TunnelBgpConfig.TunnelCidr"), cidr.to_owned()));
         v.push((format!("{p}.TunnelBgpConfig.LocalBgpIp"), ip.to_owned()));
         v.push((format!("{p}.TunnelBgpConfig.LocalAsn"), "65000".to_owned()));
@@ -160,11 +233,19 @@ fn tunnel_params(cgw: &str) -> Vec<(String, String)> {
 async fn connection_round_trip_with_provider_json_types() {
     let h = harness();
     let gw = create_gateway(&h).await;
-    let cgw = h.call("CreateCustomerGateway", &[("IpAddress", "203.0.113.10"), ("Asn", "65010")]).await;
+    let cgw = h
+        .call(
+            "CreateCustomerGateway",
+            &[("IpAddress", "203.0.113.10"), ("Asn", "65010")],
+        )
+        .await;
     assert_eq!(cgw.status, StatusCode::OK, "{}", cgw.body);
     let cgw = cgw.body["CustomerGatewayId"].as_str().unwrap().to_owned();
     let owned = tunnel_params(&cgw);
-    let mut params: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut params: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     params.extend([
         ("VpnGatewayId", gw.as_str()),
         ("LocalSubnet", "198.18.0.0/24"),
@@ -179,13 +260,22 @@ async fn connection_round_trip_with_provider_json_types() {
     assert!(r.body["CreateTime"].as_u64().unwrap() > 1_600_000_000_000);
     assert!(r.body["RequestId"].as_str().unwrap().len() == 36);
     // Async: the gateway is `updating` until the work completes (api-reference §5.2).
-    let g = h.call("DescribeVpnGateway", &[("VpnGatewayId", gw.as_str())]).await;
+    let g = h
+        .call("DescribeVpnGateway", &[("VpnGatewayId", gw.as_str())])
+        .await;
     assert_eq!(g.body["Status"], "updating");
     h.settle();
-    let g = h.call("DescribeVpnGateway", &[("VpnGatewayId", gw.as_str())]).await;
+    let g = h
+        .call("DescribeVpnGateway", &[("VpnGatewayId", gw.as_str())])
+        .await;
     assert_eq!(g.body["Status"], "active");
 
-    let d = h.call("DescribeVpnConnection", &[("VpnConnectionId", vco.as_str())]).await;
+    let d = h
+        .call(
+            "DescribeVpnConnection",
+            &[("VpnConnectionId", vco.as_str())],
+        )
+        .await;
     assert_eq!(d.status, StatusCode::OK, "{}", d.body);
     let b = &d.body;
     assert_eq!(b["LocalSubnet"], "198.18.0.0/24");
@@ -200,8 +290,14 @@ async fn connection_round_trip_with_provider_json_types() {
     assert_eq!(t[0]["EnableDpd"], "true");
     assert_eq!(t[0]["TunnelIkeConfig"]["IkeLifetime"], "28800");
     assert_eq!(t[0]["TunnelIkeConfig"]["IkeAuthAlg"], "sha256");
-    assert_eq!(t[0]["TunnelIkeConfig"]["IkeEncAlg"], "aes", "provider default");
-    assert_eq!(t[0]["TunnelIpsecConfig"]["IpsecAuthAlg"], "md5", "provider API default (api-reference §8 item 10)");
+    assert_eq!(
+        t[0]["TunnelIkeConfig"]["IkeEncAlg"], "aes",
+        "provider default"
+    );
+    assert_eq!(
+        t[0]["TunnelIpsecConfig"]["IpsecAuthAlg"], "md5",
+        "provider API default (api-reference §8 item 10)"
+    );
     assert_eq!(t[0]["TunnelBgpConfig"]["LocalAsn"], "65000");
     assert_eq!(t[0]["TunnelBgpConfig"]["PeerAsn"], "65010");
     assert_eq!(t[0]["TunnelBgpConfig"]["PeerBgpIp"], "169.254.10.2");
@@ -210,7 +306,10 @@ async fn connection_round_trip_with_provider_json_types() {
     // DescribeVpnConnections wraps tags as `Tag.Tag[]`.
     let l = h.call("DescribeVpnConnections", &[]).await;
     assert_eq!(l.body["TotalCount"], 1);
-    assert_eq!(l.body["VpnConnections"]["VpnConnection"][0]["Tag"]["Tag"][0]["Value"], "v");
+    assert_eq!(
+        l.body["VpnConnections"]["VpnConnection"][0]["Tag"]["Tag"][0]["Value"],
+        "v"
+    );
 
     // ModifyTunnelAttribute answers numbers and booleans.
     let tun2 = t[1]["TunnelId"].as_str().unwrap().to_owned();
@@ -225,7 +324,12 @@ async fn connection_round_trip_with_provider_json_types() {
             ],
         )
         .await;
-    assert_eq!(m.status, StatusCode::BAD_REQUEST, "a PSK with a space is refused: {}", m.body);
+    assert_eq!(
+        m.status,
+        StatusCode::BAD_REQUEST,
+        "a PSK with a space is refused: {}",
+        m.body
+    );
     let m = h
         .call(
             "ModifyTunnelAttribute",
@@ -242,23 +346,42 @@ async fn connection_round_trip_with_provider_json_types() {
     assert_eq!(m.body["TunnelIkeConfig"]["IkeLifetime"], 28800);
     assert_eq!(m.body["TunnelBgpConfig"]["EnableBgp"], Value::Bool(true));
     // Concurrent change on the busy gateway: the provider's busy code.
-    let busy = h.call("ModifyVpnConnectionAttribute", &[("VpnConnectionId", vco.as_str()), ("Name", "x")]).await;
+    let busy = h
+        .call(
+            "ModifyVpnConnectionAttribute",
+            &[("VpnConnectionId", vco.as_str()), ("Name", "x")],
+        )
+        .await;
     assert_eq!(busy.status, StatusCode::BAD_REQUEST);
     assert_eq!(busy.body["Code"], "VpnGateway.Configuring");
     h.settle();
 
     // Peer config is mirrored (api-reference §5.5).
-    let pc = h.call("DownloadVpnConnectionConfig", &[("VpnConnectionId", vco.as_str())]).await;
+    let pc = h
+        .call(
+            "DownloadVpnConnectionConfig",
+            &[("VpnConnectionId", vco.as_str())],
+        )
+        .await;
     let c = &pc.body["VpnConnectionConfig"];
     assert_eq!(c["LocalSubnet"], "198.19.0.0/24");
     assert_eq!(c["RemoteSubnet"], "198.18.0.0/24");
     assert_eq!(c["Local"], "203.0.113.10");
     assert_eq!(c["Remote"], g.body["InternetIp"]);
-    assert_eq!(c["TunnelsConfig"]["TunnelConfig"][1]["IkeConfig"]["Psk"], "pw2");
-    assert_eq!(c["TunnelsConfig"]["TunnelConfig"][0]["IkeConfig"]["LocalId"], "203.0.113.10");
+    assert_eq!(
+        c["TunnelsConfig"]["TunnelConfig"][1]["IkeConfig"]["Psk"],
+        "pw2"
+    );
+    assert_eq!(
+        c["TunnelsConfig"]["TunnelConfig"][0]["IkeConfig"]["LocalId"],
+        "203.0.113.10"
+    );
     assert_eq!(c["BgpConfigs"]["BgpConfig"][0]["LocalAsn"], "65010");
     assert_eq!(c["BgpConfigs"]["BgpConfig"][0]["PeerAsn"], "65000");
-    assert_eq!(c["BgpConfigs"]["BgpConfig"][0]["LocalBgpIp"], "169.254.10.2");
+    assert_eq!(
+        c["BgpConfigs"]["BgpConfig"][0]["LocalBgpIp"],
+        "169.254.10.2"
+    );
 }
 
 #[tokio::test]
@@ -278,14 +401,22 @@ async fn single_tunnel_json_parameters_are_refused_with_guidance() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["Code"], "IllegalParam.IkeConfig");
-    assert!(r.body["Message"].as_str().unwrap().contains("TunnelOptionsSpecification"));
+    assert!(
+        r.body["Message"]
+            .as_str()
+            .unwrap()
+            .contains("TunnelOptionsSpecification")
+    );
 }
 
 #[tokio::test]
 async fn dry_run_answers_dry_run_operation_and_creates_nothing() {
     let h = harness();
     let gw = create_gateway(&h).await;
-    let cgw = h.call("CreateCustomerGateway", &[("IpAddress", "203.0.113.10")]).await.body["CustomerGatewayId"]
+    let cgw = h
+        .call("CreateCustomerGateway", &[("IpAddress", "203.0.113.10")])
+        .await
+        .body["CustomerGatewayId"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -297,36 +428,62 @@ async fn dry_run_answers_dry_run_operation_and_creates_nothing() {
                 ("LocalSubnet", "198.18.0.0/24"),
                 ("RemoteSubnet", "198.19.0.0/24"),
                 ("DryRun", "true"),
-                ("TunnelOptionsSpecification.1.CustomerGatewayId", cgw.as_str()),
-                ("TunnelOptionsSpecification.2.CustomerGatewayId", cgw.as_str()),
+                (
+                    "TunnelOptionsSpecification.1.CustomerGatewayId",
+                    cgw.as_str(),
+                ),
+                (
+                    "TunnelOptionsSpecification.2.CustomerGatewayId",
+                    cgw.as_str(),
+                ),
             ],
         )
         .await;
     assert_eq!(r.body["Code"], "DryRunOperation", "{}", r.body);
-    assert_eq!(h.call("DescribeVpnConnections", &[]).await.body["TotalCount"], 0);
+    assert_eq!(
+        h.call("DescribeVpnConnections", &[]).await.body["TotalCount"],
+        0
+    );
 }
 
 #[tokio::test]
 async fn available_zones_come_from_the_pool() {
     let h = harness();
-    let r = h.call("DescribeVpnGatewayAvailableZones", &[("Spec", "5M")]).await;
+    let r = h
+        .call("DescribeVpnGatewayAvailableZones", &[("Spec", "5M")])
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let zones: Vec<&str> =
-        r.body["AvailableZoneIdList"].as_array().unwrap().iter().map(|z| z["ZoneId"].as_str().unwrap()).collect();
+    let zones: Vec<&str> = r.body["AvailableZoneIdList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| z["ZoneId"].as_str().unwrap())
+        .collect();
     assert_eq!(zones, ["zone-a", "zone-b"]);
 }
 
 #[tokio::test]
 async fn openapi_is_served_and_committed_copy_is_current() {
     let h = harness();
-    let r = h.send(Request::builder().uri("/openapi.json").body(Body::empty()).unwrap()).await;
+    let r = h
+        .send(
+            Request::builder()
+                .uri("/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body, dualsec_api::openapi::document());
     // Every routed action is documented, and nothing else.
     let paths = r.body["paths"].as_object().unwrap();
     assert_eq!(paths.len(), dualsec_api::actions::ACTIONS.len());
     for a in dualsec_api::actions::ACTIONS {
-        assert!(paths.contains_key(&format!("/?Action={}", a.name)), "{}", a.name);
+        assert!(
+            paths.contains_key(&format!("/?Action={}", a.name)),
+            "{}",
+            a.name
+        );
     }
     let committed_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
     let text = dualsec_api::openapi::document_text();

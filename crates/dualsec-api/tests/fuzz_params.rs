@@ -4,6 +4,7 @@
 //!
 //! The signature check is bypassed with the test-only `AuthMode::InsecureNoAuthForTests` so the
 //! random input reaches the actions (signatures have their own tests).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a failure is a test failure
 
 mod common;
 
@@ -17,7 +18,10 @@ use proptest::prelude::*;
 /// Names an action may see: its own parameter names with `N` replaced by an index, some names of
 /// other actions, and odd ones.
 fn key_strategy() -> impl Strategy<Value = String> {
-    let known: Vec<&'static str> = ACTIONS.iter().flat_map(|a| a.params.iter().map(|p| p.name)).collect();
+    let known: Vec<&'static str> = ACTIONS
+        .iter()
+        .flat_map(|a| a.params.iter().map(|p| p.name))
+        .collect();
     prop_oneof![
         4 => (proptest::sample::select(known), prop_oneof![Just("1".to_owned()), Just("2".to_owned()), Just("3".to_owned()), Just("0".to_owned()), Just("101".to_owned()), Just("x".to_owned()), Just(String::new()), "[0-9]{1,12}"])
             .prop_map(|(k, n)| k.replace(".N.", &format!(".{n}.")).replace(".N", &format!(".{n}"))),
@@ -75,22 +79,41 @@ fn plausible<'a>(name: &str, ids: &'a [String], seed: u8) -> &'a str {
 }
 
 fn encode(pairs: &[(String, String)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[test]
 fn random_parameter_maps_never_produce_a_5xx() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let h = common::harness();
     // Some real resources, so random ids sometimes hit existing ones.
     let ids = rt.block_on(async {
-        let gw = h.call("CreateVpnGateway", &[("VpcId", "vpc-1"), ("Bandwidth", "10")]).await.body["VpnGatewayId"]
+        let gw = h
+            .call(
+                "CreateVpnGateway",
+                &[("VpcId", "vpc-1"), ("Bandwidth", "10")],
+            )
+            .await
+            .body["VpnGatewayId"]
             .as_str()
             .unwrap()
             .to_owned();
         h.settle();
-        let cgw = h.call("CreateCustomerGateway", &[("IpAddress", "203.0.113.10"), ("Asn", "65010")]).await.body
-            ["CustomerGatewayId"]
+        let cgw = h
+            .call(
+                "CreateCustomerGateway",
+                &[("IpAddress", "203.0.113.10"), ("Asn", "65010")],
+            )
+            .await
+            .body["CustomerGatewayId"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -101,15 +124,32 @@ fn random_parameter_maps_never_produce_a_5xx() {
                     ("VpnGatewayId", gw.as_str()),
                     ("LocalSubnet", "198.18.0.0/24"),
                     ("RemoteSubnet", "198.19.0.0/24"),
-                    ("TunnelOptionsSpecification.1.CustomerGatewayId", cgw.as_str()),
-                    ("TunnelOptionsSpecification.2.CustomerGatewayId", cgw.as_str()),
+                    (
+                        "TunnelOptionsSpecification.1.CustomerGatewayId",
+                        cgw.as_str(),
+                    ),
+                    (
+                        "TunnelOptionsSpecification.2.CustomerGatewayId",
+                        cgw.as_str(),
+                    ),
                 ],
             )
             .await;
-        let vco_id = vco.body["VpnConnectionId"].as_str().unwrap_or("vco-x").to_owned();
+        let vco_id = vco.body["VpnConnectionId"]
+            .as_str()
+            .unwrap_or("vco-x")
+            .to_owned();
         h.settle();
-        let d = h.call("DescribeVpnConnection", &[("VpnConnectionId", vco_id.as_str())]).await;
-        let tun = d.body["TunnelOptionsSpecification"]["TunnelOptions"][0]["TunnelId"].as_str().unwrap_or("tun-x").to_owned();
+        let d = h
+            .call(
+                "DescribeVpnConnection",
+                &[("VpnConnectionId", vco_id.as_str())],
+            )
+            .await;
+        let tun = d.body["TunnelOptionsSpecification"]["TunnelOptions"][0]["TunnelId"]
+            .as_str()
+            .unwrap_or("tun-x")
+            .to_owned();
         vec![gw, cgw, vco_id, tun]
     });
     let state = h.state.clone().with_auth(AuthMode::InsecureNoAuthForTests);
@@ -118,7 +158,11 @@ fn random_parameter_maps_never_produce_a_5xx() {
 
     // What the random requests got, to show they reach the actions and are not all refused early.
     let tally: std::sync::Mutex<std::collections::BTreeMap<String, u32>> = Default::default();
-    let config = ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() };
+    let config = ProptestConfig {
+        cases: 400,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
     proptest!(config, |(
         action in proptest::sample::select(names),
         pairs in proptest::collection::vec((key_strategy(), value_strategy(ids.clone())), 0..24),
@@ -169,6 +213,9 @@ fn random_parameter_maps_never_produce_a_5xx() {
     });
     let tally = tally.into_inner().unwrap();
     eprintln!("outcomes: {tally:?}");
-    assert!(tally.get("OK").copied().unwrap_or(0) >= 10, "too few requests succeeded: {tally:?}");
+    assert!(
+        tally.get("OK").copied().unwrap_or(0) >= 10,
+        "too few requests succeeded: {tally:?}"
+    );
     assert!(tally.len() >= 8, "too few distinct outcomes: {tally:?}");
 }

@@ -26,39 +26,211 @@ pub struct Verb {
     pub columns: &'static [&'static str],
 }
 
-const GW_COLS: &[&str] = &["VpnGatewayId", "Name", "Status", "InternetIp", "DisasterRecoveryInternetIp", "Spec"];
+const GW_COLS: &[&str] = &[
+    "VpnGatewayId",
+    "Name",
+    "Status",
+    "InternetIp",
+    "DisasterRecoveryInternetIp",
+    "Spec",
+];
 const CGW_COLS: &[&str] = &["CustomerGatewayId", "Name", "IpAddress", "Asn"];
-const VCO_COLS: &[&str] = &["VpnConnectionId", "Name", "VpnGatewayId", "State", "Status", "LocalSubnet", "RemoteSubnet"];
+const VCO_COLS: &[&str] = &[
+    "VpnConnectionId",
+    "Name",
+    "VpnGatewayId",
+    "State",
+    "Status",
+    "LocalSubnet",
+    "RemoteSubnet",
+];
 const ROUTE_COLS: &[&str] = &["RouteDest", "NextHop", "Weight", "State", "RouteEntryType"];
-const PBR_COLS: &[&str] = &["RouteSource", "RouteDest", "NextHop", "Weight", "Priority", "State"];
+const PBR_COLS: &[&str] = &[
+    "RouteSource",
+    "RouteDest",
+    "NextHop",
+    "Weight",
+    "Priority",
+    "State",
+];
 
 /// Every friendly command.
 pub const VERBS: &[Verb] = &[
-    Verb { resource: "vpn-gateway", verb: "create", action: "CreateVpnGateway", positional: None, columns: &[] },
-    Verb { resource: "vpn-gateway", verb: "describe", action: "DescribeVpnGateway", positional: Some("VpnGatewayId"), columns: &[] },
-    Verb { resource: "vpn-gateway", verb: "list", action: "DescribeVpnGateways", positional: None, columns: GW_COLS },
-    Verb { resource: "vpn-gateway", verb: "modify", action: "ModifyVpnGatewayAttribute", positional: Some("VpnGatewayId"), columns: &[] },
-    Verb { resource: "vpn-gateway", verb: "delete", action: "DeleteVpnGateway", positional: Some("VpnGatewayId"), columns: &[] },
-    Verb { resource: "vpn-gateway", verb: "zones", action: "DescribeVpnGatewayAvailableZones", positional: None, columns: &["ZoneId", "ZoneName"] },
-    Verb { resource: "customer-gateway", verb: "create", action: "CreateCustomerGateway", positional: None, columns: &[] },
-    Verb { resource: "customer-gateway", verb: "describe", action: "DescribeCustomerGateway", positional: Some("CustomerGatewayId"), columns: &[] },
-    Verb { resource: "customer-gateway", verb: "list", action: "DescribeCustomerGateways", positional: None, columns: CGW_COLS },
-    Verb { resource: "customer-gateway", verb: "modify", action: "ModifyCustomerGatewayAttribute", positional: Some("CustomerGatewayId"), columns: &[] },
-    Verb { resource: "customer-gateway", verb: "delete", action: "DeleteCustomerGateway", positional: Some("CustomerGatewayId"), columns: &[] },
-    Verb { resource: "connection", verb: "create", action: "CreateVpnConnection", positional: None, columns: &[] },
-    Verb { resource: "connection", verb: "describe", action: "DescribeVpnConnection", positional: Some("VpnConnectionId"), columns: &[] },
-    Verb { resource: "connection", verb: "list", action: "DescribeVpnConnections", positional: None, columns: VCO_COLS },
-    Verb { resource: "connection", verb: "modify", action: "ModifyVpnConnectionAttribute", positional: Some("VpnConnectionId"), columns: &[] },
-    Verb { resource: "connection", verb: "modify-tunnel", action: "ModifyTunnelAttribute", positional: Some("TunnelId"), columns: &[] },
-    Verb { resource: "connection", verb: "delete", action: "DeleteVpnConnection", positional: Some("VpnConnectionId"), columns: &[] },
-    Verb { resource: "route", verb: "create", action: "CreateVpnRouteEntry", positional: None, columns: &[] },
-    Verb { resource: "route", verb: "delete", action: "DeleteVpnRouteEntry", positional: None, columns: &[] },
-    Verb { resource: "route", verb: "modify-weight", action: "ModifyVpnRouteEntryWeight", positional: None, columns: &[] },
-    Verb { resource: "route", verb: "list", action: "DescribeVpnRouteEntries", positional: Some("VpnGatewayId"), columns: ROUTE_COLS },
-    Verb { resource: "route", verb: "publish", action: "PublishVpnRouteEntry", positional: None, columns: &[] },
-    Verb { resource: "pbr-route", verb: "create", action: "CreateVpnPbrRouteEntry", positional: None, columns: &[] },
-    Verb { resource: "pbr-route", verb: "delete", action: "DeleteVpnPbrRouteEntry", positional: None, columns: &[] },
-    Verb { resource: "pbr-route", verb: "list", action: "DescribeVpnPbrRouteEntries", positional: Some("VpnGatewayId"), columns: PBR_COLS },
+    Verb {
+        resource: "vpn-gateway",
+        verb: "create",
+        action: "CreateVpnGateway",
+        positional: None,
+        columns: &[],
+    },
+    Verb {
+        resource: "vpn-gateway",
+        verb: "describe",
+        action: "DescribeVpnGateway",
+        positional: Some("VpnGatewayId"),
+        columns: &[],
+    },
+    Verb {
+        resource: "vpn-gateway",
+        verb: "list",
+        action: "DescribeVpnGateways",
+        positional: None,
+        columns: GW_COLS,
+    },
+    Verb {
+        resource: "vpn-gateway",
+        verb: "modify",
+        action: "ModifyVpnGatewayAttribute",
+        positional: Some("VpnGatewayId"),
+        columns: &[],
+    },
+    Verb {
+        resource: "vpn-gateway",
+        verb: "delete",
+        action: "DeleteVpnGateway",
+        positional: Some("VpnGatewayId"),
+        columns: &[],
+    },
+    Verb {
+        resource: "vpn-gateway",
+        verb: "zones",
+        action: "DescribeVpnGatewayAvailableZones",
+        positional: None,
+        columns: &["ZoneId", "ZoneName"],
+    },
+    Verb {
+        resource: "customer-gateway",
+        verb: "create",
+        action: "CreateCustomerGateway",
+        positional: None,
+        columns: &[],
+    },
+    Verb {
+        resource: "customer-gateway",
+        verb: "describe",
+        action: "DescribeCustomerGateway",
+        positional: Some("CustomerGatewayId"),
+        columns: &[],
+    },
+    Verb {
+        resource: "customer-gateway",
+        verb: "list",
+        action: "DescribeCustomerGateways",
+        positional: None,
+        columns: CGW_COLS,
+    },
+    Verb {
+        resource: "customer-gateway",
+        verb: "modify",
+        action: "ModifyCustomerGatewayAttribute",
+        positional: Some("CustomerGatewayId"),
+        columns: &[],
+    },
+    Verb {
+        resource: "customer-gateway",
+        verb: "delete",
+        action: "DeleteCustomerGateway",
+        positional: Some("CustomerGatewayId"),
+        columns: &[],
+    },
+    Verb {
+        resource: "connection",
+        verb: "create",
+        action: "CreateVpnConnection",
+        positional: None,
+        columns: &[],
+    },
+    Verb {
+        resource: "connection",
+        verb: "describe",
+        action: "DescribeVpnConnection",
+        positional: Some("VpnConnectionId"),
+        columns: &[],
+    },
+    Verb {
+        resource: "connection",
+        verb: "list",
+        action: "DescribeVpnConnections",
+        positional: None,
+        columns: VCO_COLS,
+    },
+    Verb {
+        resource: "connection",
+        verb: "modify",
+        action: "ModifyVpnConnectionAttribute",
+        positional: Some("VpnConnectionId"),
+        columns: &[],
+    },
+    Verb {
+        resource: "connection",
+        verb: "modify-tunnel",
+        action: "ModifyTunnelAttribute",
+        positional: Some("TunnelId"),
+        columns: &[],
+    },
+    Verb {
+        resource: "connection",
+        verb: "delete",
+        action: "DeleteVpnConnection",
+        positional: Some("VpnConnectionId"),
+        columns: &[],
+    },
+    Verb {
+        resource: "route",
+        verb: "create",
+        action: "CreateVpnRouteEntry",
+        positional: None,
+        columns: &[],
+    },
+    Verb {
+        resource: "route",
+        verb: "delete",
+        action: "DeleteVpnRouteEntry",
+        positional: None,
+        columns: &[],
+    },
+    Verb {
+        resource: "route",
+        verb: "modify-weight",
+        action: "ModifyVpnRouteEntryWeight",
+        positional: None,
+        columns: &[],
+    },
+    Verb {
+        resource: "route",
+        verb: "list",
+        action: "DescribeVpnRouteEntries",
+        positional: Some("VpnGatewayId"),
+        columns: ROUTE_COLS,
+    },
+    Verb {
+        resource: "route",
+        verb: "publish",
+        action: "PublishVpnRouteEntry",
+        positional: None,
+        columns: &[],
+    },
+    Verb {
+        resource: "pbr-route",
+        verb: "create",
+        action: "CreateVpnPbrRouteEntry",
+        positional: None,
+        columns: &[],
+    },
+    Verb {
+        resource: "pbr-route",
+        verb: "delete",
+        action: "DeleteVpnPbrRouteEntry",
+        positional: None,
+        columns: &[],
+    },
+    Verb {
+        resource: "pbr-route",
+        verb: "list",
+        action: "DescribeVpnPbrRouteEntries",
+        positional: Some("VpnGatewayId"),
+        columns: PBR_COLS,
+    },
 ];
 
 /// `LocalSubnet` → `local-subnet`.
@@ -67,7 +239,8 @@ pub fn kebab(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
     for (i, c) in chars.iter().enumerate() {
         if c.is_ascii_uppercase() {
-            let prev_lower = i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
             let prev_upper = i > 0 && chars[i - 1].is_ascii_uppercase();
             if i > 0 && (prev_lower || (prev_upper && next_lower)) {
@@ -89,8 +262,18 @@ fn action_args(spec: &ActionSpec, positional: Option<&str>) -> Vec<Arg> {
             continue;
         }
         let long: &'static str = Box::leak(kebab(p.name).into_boxed_str());
-        let help: &'static str =
-            Box::leak(format!("{}{}", p.name, if p.doc.is_empty() { String::new() } else { format!(": {}", p.doc) }).into_boxed_str());
+        let help: &'static str = Box::leak(
+            format!(
+                "{}{}",
+                p.name,
+                if p.doc.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", p.doc)
+                }
+            )
+            .into_boxed_str(),
+        );
         args.push(Arg::new(p.name).long(long).value_name("VALUE").help(help));
     }
     args.push(
@@ -107,21 +290,27 @@ fn action_args(spec: &ActionSpec, positional: Option<&str>) -> Vec<Arg> {
 pub fn client_commands() -> Vec<Command> {
     let mut resources: BTreeMap<&str, Command> = BTreeMap::new();
     for v in VERBS {
-        let Some(spec) = dualsec_api::actions::find(v.action) else { continue };
+        let Some(spec) = dualsec_api::actions::find(v.action) else {
+            continue;
+        };
         let mut verb = Command::new(v.verb).about(format!("{} ({})", spec.summary, v.action));
         if let Some(p) = v.positional {
-            verb = verb.arg(Arg::new("ID").required(true).help(format!("{p}")));
+            verb = verb.arg(Arg::new("ID").required(true).help(p));
         }
         verb = verb.args(action_args(spec, v.positional));
         let cmd = resources.remove(v.resource).unwrap_or_else(|| {
-            Command::new(v.resource).subcommand_required(true).about(format!("{} actions", v.resource))
+            Command::new(v.resource)
+                .subcommand_required(true)
+                .about(format!("{} actions", v.resource))
         });
         resources.insert(v.resource, cmd.subcommand(verb));
     }
     let mut out: Vec<Command> = resources.into_values().collect();
     out.push(
         Command::new("peer-config")
-            .about("The customer-device configuration of a connection (DownloadVpnConnectionConfig)")
+            .about(
+                "The customer-device configuration of a connection (DownloadVpnConnectionConfig)",
+            )
             .arg(Arg::new("ID").required(true).help("VpnConnectionId"))
             .arg(
                 Arg::new("format")
@@ -153,7 +342,9 @@ pub struct Invocation {
 }
 
 fn split_kv(s: &str) -> Result<(String, String), String> {
-    s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
 }
 
 /// Turns a matched resource/verb/call command into an [`Invocation`].
@@ -165,20 +356,43 @@ pub fn invocation(name: &str, m: &ArgMatches) -> Result<Option<Invocation>, Stri
             let (k, v) = split_kv(kv)?;
             params.insert(k, v);
         }
-        return Ok(Some(Invocation { action, params, columns: &[] }));
+        return Ok(Some(Invocation {
+            action,
+            params,
+            columns: &[],
+        }));
     }
     if name == "peer-config" {
-        let format = m.get_one::<String>("format").map(String::as_str).unwrap_or("json");
+        let format = m
+            .get_one::<String>("format")
+            .map(String::as_str)
+            .unwrap_or("json");
         if format != "json" {
             return Err("--format swanctl is not available yet; use --format json".to_owned());
         }
         let mut params = BTreeMap::new();
-        params.insert("VpnConnectionId".to_owned(), m.get_one::<String>("ID").cloned().unwrap_or_default());
-        return Ok(Some(Invocation { action: "DownloadVpnConnectionConfig".to_owned(), params, columns: &[] }));
+        params.insert(
+            "VpnConnectionId".to_owned(),
+            m.get_one::<String>("ID").cloned().unwrap_or_default(),
+        );
+        return Ok(Some(Invocation {
+            action: "DownloadVpnConnectionConfig".to_owned(),
+            params,
+            columns: &[],
+        }));
     }
-    let Some((verb_name, vm)) = m.subcommand() else { return Ok(None) };
-    let Some(v) = VERBS.iter().find(|v| v.resource == name && v.verb == verb_name) else { return Ok(None) };
-    let Some(spec) = dualsec_api::actions::find(v.action) else { return Ok(None) };
+    let Some((verb_name, vm)) = m.subcommand() else {
+        return Ok(None);
+    };
+    let Some(v) = VERBS
+        .iter()
+        .find(|v| v.resource == name && v.verb == verb_name)
+    else {
+        return Ok(None);
+    };
+    let Some(spec) = dualsec_api::actions::find(v.action) else {
+        return Ok(None);
+    };
     let mut params = BTreeMap::new();
     if let Some(p) = v.positional {
         if let Some(id) = vm.get_one::<String>("ID") {
@@ -197,7 +411,11 @@ pub fn invocation(name: &str, m: &ArgMatches) -> Result<Option<Invocation>, Stri
         let (k, val) = split_kv(kv)?;
         params.insert(k, val);
     }
-    Ok(Some(Invocation { action: v.action.to_owned(), params, columns: v.columns }))
+    Ok(Some(Invocation {
+        action: v.action.to_owned(),
+        params,
+        columns: v.columns,
+    }))
 }
 
 fn scalar(v: &Value) -> Option<String> {
@@ -214,7 +432,11 @@ fn flatten_into(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten_into(&key, x, out);
             }
         }
@@ -252,15 +474,26 @@ fn list_items(v: &Value) -> Option<&Vec<Value>> {
 pub fn render_table(v: &Value, columns: &[&str]) -> String {
     if !columns.is_empty() {
         if let Some(items) = list_items(v) {
-            let mut rows: Vec<Vec<String>> = vec![columns.iter().map(|c| (*c).to_owned()).collect()];
+            let mut rows: Vec<Vec<String>> =
+                vec![columns.iter().map(|c| (*c).to_owned()).collect()];
             for it in items {
-                rows.push(columns.iter().map(|c| it.get(*c).and_then(scalar).unwrap_or_default()).collect());
+                rows.push(
+                    columns
+                        .iter()
+                        .map(|c| it.get(*c).and_then(scalar).unwrap_or_default())
+                        .collect(),
+                );
             }
-            let widths: Vec<usize> =
-                (0..columns.len()).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+            let widths: Vec<usize> = (0..columns.len())
+                .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+                .collect();
             let mut out = String::new();
             for r in &rows {
-                let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+                let line: Vec<String> = r
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect();
                 out.push_str(line.join("  ").trim_end());
                 out.push('\n');
             }
@@ -273,7 +506,9 @@ pub fn render_table(v: &Value, columns: &[&str]) -> String {
     let mut flat = Vec::new();
     flatten_into("", v, &mut flat);
     let w = flat.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    flat.iter().map(|(k, val)| format!("{k:<w$}  {val}\n")).collect()
+    flat.iter()
+        .map(|(k, val)| format!("{k:<w$}  {val}\n"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -292,7 +527,11 @@ mod tests {
     #[test]
     fn every_verb_names_a_served_action() {
         for v in VERBS {
-            assert!(dualsec_api::actions::find(v.action).is_some(), "{}", v.action);
+            assert!(
+                dualsec_api::actions::find(v.action).is_some(),
+                "{}",
+                v.action
+            );
         }
         // And every served action is reachable by a friendly verb or peer-config.
         for a in ACTIONS {
@@ -314,6 +553,9 @@ mod tests {
     fn table_for_a_list_response() {
         let v = serde_json::json!({"RequestId":"R","TotalCount":1,"VpnGateways":{"VpnGateway":[{"VpnGatewayId":"vpn-1","Name":"a","Status":"active"}]}});
         let t = render_table(&v, &["VpnGatewayId", "Status"]);
-        assert!(t.starts_with("VpnGatewayId  Status\nvpn-1         active\n"), "{t}");
+        assert!(
+            t.starts_with("VpnGatewayId  Status\nvpn-1         active\n"),
+            "{t}"
+        );
     }
 }

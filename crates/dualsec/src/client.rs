@@ -21,7 +21,8 @@ pub struct Credentials {
 /// Reads `access_key_id` / `access_key_secret` (and optional `endpoint`) from a credentials file
 /// written by `dualsec serve` (`key = value` lines; `#` comments).
 pub fn read_credentials_file(path: &Path) -> Result<BTreeMap<String, String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut out = BTreeMap::new();
     for line in text.lines() {
         let line = line.trim();
@@ -56,8 +57,16 @@ pub enum CallError {
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CallError::Api { status, code, message, request_id } => {
-                write!(f, "{code} (HTTP {status}): {message} [RequestId {request_id}]")
+            CallError::Api {
+                status,
+                code,
+                message,
+                request_id,
+            } => {
+                write!(
+                    f,
+                    "{code} (HTTP {status}): {message} [RequestId {request_id}]"
+                )
             }
             CallError::Transport(e) => write!(f, "cannot reach the API: {e}"),
         }
@@ -67,27 +76,59 @@ impl std::fmt::Display for CallError {
 fn form_encode(params: &BTreeMap<String, String>) -> String {
     params
         .iter()
-        .map(|(k, v)| format!("{}={}", dualsec_api::signature::rfc3986(k), dualsec_api::signature::rfc3986(v)))
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                dualsec_api::signature::rfc3986(k),
+                dualsec_api::signature::rfc3986(v)
+            )
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
 
 /// Calls one action with the given flat parameters (all sent in the form body, signed with V3).
-pub fn call(creds: &Credentials, action: &str, params: &BTreeMap<String, String>) -> Result<serde_json::Value, CallError> {
-    let endpoint =
-        if creds.endpoint.contains("://") { creds.endpoint.clone() } else { format!("http://{}", creds.endpoint) };
+pub fn call(
+    creds: &Credentials,
+    action: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<serde_json::Value, CallError> {
+    let endpoint = if creds.endpoint.contains("://") {
+        creds.endpoint.clone()
+    } else {
+        format!("http://{}", creds.endpoint)
+    };
     let endpoint = endpoint.trim_end_matches('/').to_owned();
-    let host = endpoint.split_once("://").map(|(_, h)| h).unwrap_or(&endpoint).to_owned();
+    let host = endpoint
+        .split_once("://")
+        .map(|(_, h)| h)
+        .unwrap_or(&endpoint)
+        .to_owned();
     let body = form_encode(params);
     let headers = vec![
         ("host".to_owned(), host),
-        ("x-acs-version".to_owned(), dualsec_api::API_VERSION.to_owned()),
+        (
+            "x-acs-version".to_owned(),
+            dualsec_api::API_VERSION.to_owned(),
+        ),
         ("x-acs-action".to_owned(), action.to_owned()),
-        ("x-acs-date".to_owned(), format_acs_date(time::OffsetDateTime::now_utc())),
-        ("x-acs-signature-nonce".to_owned(), uuid::Uuid::new_v4().simple().to_string()),
+        (
+            "x-acs-date".to_owned(),
+            format_acs_date(time::OffsetDateTime::now_utc()),
+        ),
+        (
+            "x-acs-signature-nonce".to_owned(),
+            uuid::Uuid::new_v4().simple().to_string(),
+        ),
         ("accept".to_owned(), "application/json".to_owned()),
-        ("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned()),
-        ("user-agent".to_owned(), format!("dualsec-cli/{}", env!("CARGO_PKG_VERSION"))),
+        (
+            "content-type".to_owned(),
+            "application/x-www-form-urlencoded".to_owned(),
+        ),
+        (
+            "user-agent".to_owned(),
+            format!("dualsec-cli/{}", env!("CARGO_PKG_VERSION")),
+        ),
     ];
     let signed = sign_v3_request(
         "POST",
@@ -99,7 +140,9 @@ pub fn call(creds: &Credentials, action: &str, params: &BTreeMap<String, String>
         &creds.access_key_secret,
     )
     .map_err(|e| CallError::Transport(e.to_string()))?;
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build();
     let mut req = agent.post(&format!("{endpoint}/"));
     for (k, v) in &signed {
         // Host too: the value we signed must be the one sent, whatever ureq would derive.
@@ -114,12 +157,19 @@ pub fn call(creds: &Credentials, action: &str, params: &BTreeMap<String, String>
             return Err(CallError::Api {
                 status,
                 code: s("Code"),
-                message: if s("Message").is_empty() { text } else { s("Message") },
+                message: if s("Message").is_empty() {
+                    text
+                } else {
+                    s("Message")
+                },
                 request_id: s("RequestId"),
             });
         }
         Err(e) => return Err(CallError::Transport(e.to_string())),
     };
-    let text = resp.into_string().map_err(|e| CallError::Transport(e.to_string()))?;
-    serde_json::from_str(&text).map_err(|e| CallError::Transport(format!("response is not JSON: {e}")))
+    let text = resp
+        .into_string()
+        .map_err(|e| CallError::Transport(e.to_string()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| CallError::Transport(format!("response is not JSON: {e}")))
 }

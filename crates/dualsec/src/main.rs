@@ -92,12 +92,15 @@ fn command() -> Command {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DUALSEC_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("DUALSEC_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let matches = command().get_matches();
-    let Some((name, sub)) = matches.subcommand() else { return ExitCode::FAILURE };
+    let Some((name, sub)) = matches.subcommand() else {
+        return ExitCode::FAILURE;
+    };
     match name {
         "serve" => run_serve(sub),
         "actions" => {
@@ -121,17 +124,30 @@ fn run_serve(m: &clap::ArgMatches) -> ExitCode {
             }
         }
     }
-    let (Some(data_dir), Some(listen)) = (m.get_one::<PathBuf>("data-dir"), m.get_one::<SocketAddr>("listen")) else {
+    let (Some(data_dir), Some(listen)) = (
+        m.get_one::<PathBuf>("data-dir"),
+        m.get_one::<SocketAddr>("listen"),
+    ) else {
         return ExitCode::from(2);
     };
     let opts = serve::ServeOptions {
         data_dir: data_dir.clone(),
         listen: *listen,
         public_ips,
-        region: m.get_one::<String>("serve-region").cloned().unwrap_or_else(|| "local".into()),
-        completion_delay: Duration::from_millis(m.get_one::<u64>("completion-delay-ms").copied().unwrap_or(1000)),
+        region: m
+            .get_one::<String>("serve-region")
+            .cloned()
+            .unwrap_or_else(|| "local".into()),
+        completion_delay: Duration::from_millis(
+            m.get_one::<u64>("completion-delay-ms")
+                .copied()
+                .unwrap_or(1000),
+        ),
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("dualsec: cannot start the runtime: {e}");
@@ -160,7 +176,11 @@ fn run_client(name: &str, sub: &clap::ArgMatches, top: &clap::ArgMatches) -> Exi
         }
     };
     // Global flags may be given before or after the subcommand.
-    let get = |k: &str| sub.get_one::<String>(k).or_else(|| top.get_one::<String>(k)).cloned();
+    let get = |k: &str| {
+        sub.get_one::<String>(k)
+            .or_else(|| top.get_one::<String>(k))
+            .cloned()
+    };
     let file: BTreeMap<String, String> = match sub
         .get_one::<PathBuf>("credentials")
         .or_else(|| top.get_one::<PathBuf>("credentials"))
@@ -175,7 +195,10 @@ fn run_client(name: &str, sub: &clap::ArgMatches, top: &clap::ArgMatches) -> Exi
         None => BTreeMap::new(),
     };
     let pick = |flag: &str, key: &str| get(flag).or_else(|| file.get(key).cloned());
-    let (Some(id), Some(secret)) = (pick("access-key-id", "access_key_id"), pick("access-key-secret", "access_key_secret")) else {
+    let (Some(id), Some(secret)) = (
+        pick("access-key-id", "access_key_id"),
+        pick("access-key-secret", "access_key_secret"),
+    ) else {
         eprintln!(
             "dualsec: no credentials: pass --credentials DATA_DIR/credentials or set DUALSEC_ACCESS_KEY_ID and DUALSEC_ACCESS_KEY_SECRET"
         );
@@ -187,7 +210,9 @@ fn run_client(name: &str, sub: &clap::ArgMatches, top: &clap::ArgMatches) -> Exi
         access_key_secret: secret,
     };
     let mut params = inv.params;
-    params.entry("RegionId".into()).or_insert_with(|| pick("region", "region").unwrap_or_else(|| "local".into()));
+    params
+        .entry("RegionId".into())
+        .or_insert_with(|| pick("region", "region").unwrap_or_else(|| "local".into()));
     let json_out = get("output").as_deref() == Some("json");
     match client::call(&creds, &inv.action, &params) {
         Ok(v) => {

@@ -13,8 +13,10 @@ use dualsec_control::{Completion, Control, ControlConfig, SqliteStore, SystemClo
 
 /// Public IPs used when no `--public-ip` is given: one per zone from TEST-NET-1 (RFC 5737), so a
 /// single-host demo works out of the box and nothing real is claimed.
-pub const DEMO_PUBLIC_IPS: [(&str, Ipv4Addr); 2] =
-    [("zone-a", Ipv4Addr::new(192, 0, 2, 1)), ("zone-b", Ipv4Addr::new(192, 0, 2, 2))];
+pub const DEMO_PUBLIC_IPS: [(&str, Ipv4Addr); 2] = [
+    ("zone-a", Ipv4Addr::new(192, 0, 2, 1)),
+    ("zone-b", Ipv4Addr::new(192, 0, 2, 2)),
+];
 
 /// Store file inside the data directory.
 pub const STORE_FILE: &str = "dualsec.db";
@@ -38,16 +40,34 @@ pub struct ServeOptions {
 
 /// Parses `zone-a=192.0.2.1`.
 pub fn parse_public_ip(s: &str) -> Result<(ZoneId, Ipv4Addr), String> {
-    let (zone, ip) = s.split_once('=').ok_or_else(|| format!("expected ZONE=IP, got {s:?}"))?;
-    let ip: Ipv4Addr = ip.trim().parse().map_err(|_| format!("{ip:?} is not an IPv4 address"))?;
+    let (zone, ip) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected ZONE=IP, got {s:?}"))?;
+    let ip: Ipv4Addr = ip
+        .trim()
+        .parse()
+        .map_err(|_| format!("{ip:?} is not an IPv4 address"))?;
     Ok((ZoneId(zone.trim().to_owned()), ip))
 }
 
-fn write_credentials(path: &Path, key: &AccessKey, endpoint: &str, region: &str) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+fn write_credentials(
+    path: &Path,
+    key: &AccessKey,
+    endpoint: &str,
+    region: &str,
+) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     // `mode` applies only on creation; make an existing file private too.
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-    writeln!(f, "# dualsec API credentials, written on first start. Keep private.")?;
+    writeln!(
+        f,
+        "# dualsec API credentials, written on first start. Keep private."
+    )?;
     writeln!(f, "access_key_id = {}", key.id)?;
     writeln!(f, "access_key_secret = {}", key.secret)?;
     writeln!(f, "endpoint = {endpoint}")?;
@@ -61,9 +81,18 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         .recursive(true)
         .mode(0o700)
         .create(&opts.data_dir)
-        .map_err(|e| format!("cannot create data directory {}: {e}", opts.data_dir.display()))?;
-    let store = SqliteStore::open(opts.data_dir.join(STORE_FILE))
-        .map_err(|e| format!("cannot open the store in {}: {e:?}", opts.data_dir.display()))?;
+        .map_err(|e| {
+            format!(
+                "cannot create data directory {}: {e}",
+                opts.data_dir.display()
+            )
+        })?;
+    let store = SqliteStore::open(opts.data_dir.join(STORE_FILE)).map_err(|e| {
+        format!(
+            "cannot open the store in {}: {e:?}",
+            opts.data_dir.display()
+        )
+    })?;
     let control = Arc::new(Control::new(
         Arc::new(store),
         Arc::new(SystemClock),
@@ -76,37 +105,64 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     ));
 
     let pool: Vec<(ZoneId, Ipv4Addr)> = if opts.public_ips.is_empty() {
-        println!("dualsec: no --public-ip given; using the demo pool zone-a=192.0.2.1 zone-b=192.0.2.2");
-        DEMO_PUBLIC_IPS.iter().map(|(z, ip)| (ZoneId((*z).to_owned()), *ip)).collect()
+        println!(
+            "dualsec: no --public-ip given; using the demo pool zone-a=192.0.2.1 zone-b=192.0.2.2"
+        );
+        DEMO_PUBLIC_IPS
+            .iter()
+            .map(|(z, ip)| (ZoneId((*z).to_owned()), *ip))
+            .collect()
     } else {
         opts.public_ips.clone()
     };
-    let report = control.configure_public_ip_pool(&pool).map_err(|e| format!("public-IP pool: {}", e.message()))?;
+    let report = control
+        .configure_public_ip_pool(&pool)
+        .map_err(|e| format!("public-IP pool: {}", e.message()))?;
     for (ip, gw) in &report.still_allocated {
-        eprintln!("dualsec: warning: {ip} is no longer configured but still used by {gw}; it stays allocated");
+        eprintln!(
+            "dualsec: warning: {ip} is no longer configured but still used by {gw}; it stays allocated"
+        );
     }
 
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let client_host = if bound.ip().is_unspecified() { SocketAddr::new([127, 0, 0, 1].into(), bound.port()) } else { bound };
+    let client_host = if bound.ip().is_unspecified() {
+        SocketAddr::new([127, 0, 0, 1].into(), bound.port())
+    } else {
+        bound
+    };
     let endpoint = format!("http://{client_host}");
 
     let creds_path = opts.data_dir.join(CREDENTIALS_FILE);
-    if let Some(key) = control.bootstrap_access_key().map_err(|e| format!("access key: {}", e.message()))? {
+    if let Some(key) = control
+        .bootstrap_access_key()
+        .map_err(|e| format!("access key: {}", e.message()))?
+    {
         write_credentials(&creds_path, &key, &endpoint, &opts.region)
             .map_err(|e| format!("cannot write {}: {e}", creds_path.display()))?;
-        println!("dualsec: created the first access key; credentials written to {}", creds_path.display());
+        println!(
+            "dualsec: created the first access key; credentials written to {}",
+            creds_path.display()
+        );
     } else {
-        println!("dualsec: access keys exist; credentials file: {}", creds_path.display());
+        println!(
+            "dualsec: access keys exist; credentials file: {}",
+            creds_path.display()
+        );
     }
 
     let background = tokio::spawn(complete_accepted_changes(control.clone()));
 
-    println!("dualsec: API listening on {endpoint} (region {})", opts.region);
+    println!(
+        "dualsec: API listening on {endpoint} (region {})",
+        opts.region
+    );
     let app = dualsec_api::app(dualsec_api::AppState::new(control));
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
     background.abort();
     served.map_err(|e| format!("server error: {e}"))
 }
@@ -134,7 +190,9 @@ async fn complete_accepted_changes(control: Arc<Control>) {
         .await;
         match r {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = ?e, "completing accepted changes failed; will retry"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = ?e, "completing accepted changes failed; will retry")
+            }
             Err(e) => tracing::error!("completion task failed: {e}"),
         }
     }

@@ -4,6 +4,7 @@
 //!   was acknowledged (HTTP 200) is there, and every record reads back whole.
 //! - Concurrent conflicting writes get the provider's busy code (`VpnGateway.Configuring`, 400)
 //!   and leave exactly one consistent result; a repeated `ClientToken` creates one resource.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a failure is a test failure
 
 mod common;
 
@@ -21,7 +22,10 @@ fn list_all(c: &Client, action: &str, wrapper: &str, item: &str) -> Vec<Value> {
         let p = page.to_string();
         let r = c.call(action, &[("PageNumber", p.as_str()), ("PageSize", "50")]);
         assert_eq!(r.status, 200, "{action}: {}", r.body);
-        let items = r.body[wrapper][item].as_array().cloned().unwrap_or_default();
+        let items = r.body[wrapper][item]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let total = r.body["TotalCount"].as_u64().unwrap_or(0) as usize;
         out.extend(items);
         if out.len() >= total {
@@ -55,7 +59,14 @@ fn sigkill_during_write_burst_loses_no_acknowledged_write() {
     let mut gateways = Vec::new();
     for i in 0..4 {
         let name = format!("gw{i}");
-        let r = c.call("CreateVpnGateway", &[("VpcId", "vpc-1"), ("Bandwidth", "10"), ("Name", name.as_str())]);
+        let r = c.call(
+            "CreateVpnGateway",
+            &[
+                ("VpcId", "vpc-1"),
+                ("Bandwidth", "10"),
+                ("Name", name.as_str()),
+            ],
+        );
         assert_eq!(r.status, 200, "{}", r.body);
         gateways.push(r.body["VpnGatewayId"].as_str().unwrap().to_owned());
     }
@@ -72,9 +83,15 @@ fn sigkill_during_write_burst_loses_no_acknowledged_write() {
                 i += 1;
                 let ip = format!("203.0.113.{}", 2 + t * 120 + (i % 120));
                 let name = format!("w{t}-{i}");
-                let r = c.call("CreateCustomerGateway", &[("IpAddress", ip.as_str()), ("Name", name.as_str())]);
+                let r = c.call(
+                    "CreateCustomerGateway",
+                    &[("IpAddress", ip.as_str()), ("Name", name.as_str())],
+                );
                 if r.status == 200 {
-                    acked.lock().unwrap().push((r.body["CustomerGatewayId"].as_str().unwrap().to_owned(), name));
+                    acked.lock().unwrap().push((
+                        r.body["CustomerGatewayId"].as_str().unwrap().to_owned(),
+                        name,
+                    ));
                 } else if r.status == 0 {
                     break; // the server is gone
                 }
@@ -83,7 +100,12 @@ fn sigkill_during_write_burst_loses_no_acknowledged_write() {
     }
     // ... and one writer of connections (several rows each: connection, tunnels, pending work).
     {
-        let (c, acked, stop, gateways) = (c.clone(), acked_vcos.clone(), stop.clone(), gateways.clone());
+        let (c, acked, stop, gateways) = (
+            c.clone(),
+            acked_vcos.clone(),
+            stop.clone(),
+            gateways.clone(),
+        );
         threads.push(std::thread::spawn(move || {
             let mut i = 0usize;
             while !stop.load(Ordering::SeqCst) && i < 200 {
@@ -95,12 +117,17 @@ fn sigkill_during_write_burst_loses_no_acknowledged_write() {
                 if own.status == 0 {
                     break;
                 }
-                let Some(cgw) = own.body["CustomerGatewayId"].as_str() else { continue };
+                let Some(cgw) = own.body["CustomerGatewayId"].as_str() else {
+                    continue;
+                };
                 let tunnels = common::tunnel_params(cgw);
                 let gw = &gateways[i % gateways.len()];
                 let name = format!("vco-{i}");
                 let local = format!("198.18.{}.0/24", i % 250);
-                let mut p: Vec<(&str, &str)> = tunnels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let mut p: Vec<(&str, &str)> = tunnels
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
                 p.extend([
                     ("VpnGatewayId", gw.as_str()),
                     ("Name", name.as_str()),
@@ -109,7 +136,10 @@ fn sigkill_during_write_burst_loses_no_acknowledged_write() {
                 ]);
                 let r = c.call("CreateVpnConnection", &p);
                 if r.status == 200 {
-                    acked.lock().unwrap().push((r.body["VpnConnectionId"].as_str().unwrap().to_owned(), name));
+                    acked
+                        .lock()
+                        .unwrap()
+                        .push((r.body["VpnConnectionId"].as_str().unwrap().to_owned(), name));
                 } else if r.status == 0 {
                     break;
                 }
@@ -130,32 +160,65 @@ fn sigkill_during_write_burst_loses_no_acknowledged_write() {
     }
     let acked_cgws = acked_cgws.lock().unwrap().clone();
     let acked_vcos = acked_vcos.lock().unwrap().clone();
-    assert!(acked_cgws.len() >= 20, "the burst wrote too little before the kill: {}", acked_cgws.len());
+    assert!(
+        acked_cgws.len() >= 20,
+        "the burst wrote too little before the kill: {}",
+        acked_cgws.len()
+    );
 
     // Restart on the same directory.
     let server = Server::start(&dir, &args);
     let c = server.client();
-    let cgws = list_all(&c, "DescribeCustomerGateways", "CustomerGateways", "CustomerGateway");
-    let by_id: std::collections::BTreeMap<&str, &Value> =
-        cgws.iter().map(|g| (g["CustomerGatewayId"].as_str().unwrap(), g)).collect();
+    let cgws = list_all(
+        &c,
+        "DescribeCustomerGateways",
+        "CustomerGateways",
+        "CustomerGateway",
+    );
+    let by_id: std::collections::BTreeMap<&str, &Value> = cgws
+        .iter()
+        .map(|g| (g["CustomerGatewayId"].as_str().unwrap(), g))
+        .collect();
     for (id, name) in &acked_cgws {
-        let g = by_id.get(id.as_str()).unwrap_or_else(|| panic!("acknowledged customer gateway {id} lost"));
+        let g = by_id
+            .get(id.as_str())
+            .unwrap_or_else(|| panic!("acknowledged customer gateway {id} lost"));
         assert_eq!(g["Name"], name.as_str(), "{id} read back changed");
     }
     for g in &cgws {
-        assert!(g["IpAddress"].as_str().unwrap().parse::<std::net::Ipv4Addr>().is_ok(), "half-written record: {g}");
+        assert!(
+            g["IpAddress"]
+                .as_str()
+                .unwrap()
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok(),
+            "half-written record: {g}"
+        );
     }
-    let vcos = list_all(&c, "DescribeVpnConnections", "VpnConnections", "VpnConnection");
-    let ids: BTreeSet<&str> = vcos.iter().map(|v| v["VpnConnectionId"].as_str().unwrap()).collect();
+    let vcos = list_all(
+        &c,
+        "DescribeVpnConnections",
+        "VpnConnections",
+        "VpnConnection",
+    );
+    let ids: BTreeSet<&str> = vcos
+        .iter()
+        .map(|v| v["VpnConnectionId"].as_str().unwrap())
+        .collect();
     for (id, name) in &acked_vcos {
-        assert!(ids.contains(id.as_str()), "acknowledged connection {id} lost");
+        assert!(
+            ids.contains(id.as_str()),
+            "acknowledged connection {id} lost"
+        );
         let d = c.call("DescribeVpnConnection", &[("VpnConnectionId", id.as_str())]);
         assert_eq!(d.status, 200, "{}", d.body);
         assert_eq!(d.body["Name"], name.as_str());
     }
     // Every stored connection (acknowledged or not) is whole: two tunnels, master then backup.
     for v in &vcos {
-        let t = v["TunnelOptionsSpecification"]["TunnelOptions"].as_array().unwrap();
+        let t = v["TunnelOptionsSpecification"]["TunnelOptions"]
+            .as_array()
+            .unwrap();
         assert_eq!(t.len(), 2, "half-written connection: {v}");
         assert_eq!(t[0]["Role"], "master");
         assert_eq!(t[1]["Role"], "slave");
@@ -168,11 +231,19 @@ fn sigkill_during_write_burst_loses_no_acknowledged_write() {
             if g.body["Status"] == "active" {
                 break;
             }
-            assert!(std::time::Instant::now() < deadline, "gateway stuck: {}", g.body);
+            assert!(
+                std::time::Instant::now() < deadline,
+                "gateway stuck: {}",
+                g.body
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-    eprintln!("acknowledged before SIGKILL: {} customer gateways, {} connections", acked_cgws.len(), acked_vcos.len());
+    eprintln!(
+        "acknowledged before SIGKILL: {} customer gateways, {} connections",
+        acked_cgws.len(),
+        acked_vcos.len()
+    );
 }
 
 #[test]
@@ -181,7 +252,10 @@ fn concurrent_conflicting_writes_get_the_busy_code_and_one_result() {
     // A long completion delay keeps the gateway `updating` after the first accepted change.
     let server = Server::start(&dir, &["--completion-delay-ms", "60000"]);
     let c = server.client();
-    let gw = c.call("CreateVpnGateway", &[("VpcId", "vpc-1"), ("Bandwidth", "10")]);
+    let gw = c.call(
+        "CreateVpnGateway",
+        &[("VpcId", "vpc-1"), ("Bandwidth", "10")],
+    );
     let gw = gw.body["VpnGatewayId"].as_str().unwrap().to_owned();
     let cgw = c.call("CreateCustomerGateway", &[("IpAddress", "203.0.113.7")]);
     let cgw = cgw.body["CustomerGatewayId"].as_str().unwrap().to_owned();
@@ -194,7 +268,10 @@ fn concurrent_conflicting_writes_get_the_busy_code_and_one_result() {
             std::thread::spawn(move || {
                 let tunnels = common::tunnel_params(&cgw);
                 let name = format!("racer-{i}");
-                let mut p: Vec<(&str, &str)> = tunnels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let mut p: Vec<(&str, &str)> = tunnels
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
                 p.extend([
                     ("VpnGatewayId", gw.as_str()),
                     ("Name", name.as_str()),
@@ -208,15 +285,30 @@ fn concurrent_conflicting_writes_get_the_busy_code_and_one_result() {
         .collect();
     let replies: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     let ok: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
-    assert_eq!(ok.len(), 1, "exactly one concurrent change is accepted: {replies:?}");
+    assert_eq!(
+        ok.len(),
+        1,
+        "exactly one concurrent change is accepted: {replies:?}"
+    );
     for r in replies.iter().filter(|r| r.status != 200) {
-        assert_eq!((r.status, r.code()), (400, "VpnGateway.Configuring"), "{}", r.body);
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "VpnGateway.Configuring"),
+            "{}",
+            r.body
+        );
     }
     let l = c.call("DescribeVpnConnections", &[]);
     assert_eq!(l.body["TotalCount"], 1, "{}", l.body);
     let v = &l.body["VpnConnections"]["VpnConnection"][0];
     assert_eq!(v["VpnConnectionId"], ok[0].body["VpnConnectionId"]);
-    assert_eq!(v["TunnelOptionsSpecification"]["TunnelOptions"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["TunnelOptionsSpecification"]["TunnelOptions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // The same ClientToken from many threads at once: one customer gateway, one answer.
     let barrier = Arc::new(Barrier::new(N));
@@ -225,7 +317,13 @@ fn concurrent_conflicting_writes_get_the_busy_code_and_one_result() {
             let (c, barrier) = (c.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                c.call("CreateCustomerGateway", &[("IpAddress", "203.0.113.8"), ("ClientToken", "same-token-1")])
+                c.call(
+                    "CreateCustomerGateway",
+                    &[
+                        ("IpAddress", "203.0.113.8"),
+                        ("ClientToken", "same-token-1"),
+                    ],
+                )
             })
         })
         .collect();

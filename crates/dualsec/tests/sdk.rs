@@ -3,6 +3,7 @@
 //!
 //! Needs the venv made by `scripts/install-sdk` (`target/sdk-venv`, or `DUALSEC_VENV`). Without it
 //! the test is skipped with a message, unless `DUALSEC_REQUIRE_INTEROP` is set (CI): then it fails.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a failure is a test failure
 
 mod common;
 
@@ -15,7 +16,9 @@ fn repo_root() -> PathBuf {
 
 #[test]
 fn provider_python_sdk_drives_the_whole_lifecycle() {
-    let venv = std::env::var_os("DUALSEC_VENV").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target/sdk-venv"));
+    let venv = std::env::var_os("DUALSEC_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/sdk-venv"));
     let python = venv.join("bin/python");
     let usable = python.exists()
         && Command::new(&python)
@@ -24,7 +27,10 @@ fn provider_python_sdk_drives_the_whole_lifecycle() {
             .map(|s| s.success())
             .unwrap_or(false);
     if !usable {
-        let msg = format!("SDK venv missing at {} (run scripts/install-sdk)", venv.display());
+        let msg = format!(
+            "SDK venv missing at {} (run scripts/install-sdk)",
+            venv.display()
+        );
         if std::env::var("DUALSEC_REQUIRE_INTEROP").is_ok_and(|v| !v.is_empty()) {
             panic!("{msg}; DUALSEC_REQUIRE_INTEROP is set");
         }
@@ -45,6 +51,9 @@ fn provider_python_sdk_drives_the_whole_lifecycle() {
         .expect("run python");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "SDK script failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    assert!(
+        out.status.success(),
+        "SDK script failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
     assert!(stdout.contains("SDK OK"), "{stdout}");
 }

@@ -18,7 +18,11 @@ fn token(p: &Params) -> Result<Option<String>, ApiError> {
     match p.str("ClientToken") {
         None => Ok(None),
         Some(t) if t.len() <= 64 && t.is_ascii() => Ok(Some(t.to_owned())),
-        Some(_) => Err(ControlError::illegal("ClientToken", "The specified \"ClientToken\" is invalid. Allowed: up to 64 ASCII characters.").into()),
+        Some(_) => Err(ControlError::illegal(
+            "ClientToken",
+            "The specified \"ClientToken\" is invalid. Allowed: up to 64 ASCII characters.",
+        )
+        .into()),
     }
 }
 
@@ -59,7 +63,9 @@ pub fn create_vpn_gateway(ctx: &Ctx, p: &Params) -> R {
 
 pub fn describe_vpn_gateway(ctx: &Ctx, p: &Params) -> R {
     region(ctx, p, true)?;
-    let v = ctx.control.describe_vpn_gateway(&req_parse(p, "VpnGatewayId")?)?;
+    let v = ctx
+        .control
+        .describe_vpn_gateway(&req_parse(p, "VpnGatewayId")?)?;
     Ok(render::gateway(&v))
 }
 
@@ -74,7 +80,10 @@ pub fn describe_vpn_gateways(ctx: &Ctx, p: &Params) -> R {
     };
     let page = ctx.control.describe_vpn_gateways(&req)?;
     let mut m = render::page_fields(&page);
-    m.insert("VpnGateways".into(), json!({"VpnGateway": page.items.iter().map(render::gateway).collect::<Vec<_>>()}));
+    m.insert(
+        "VpnGateways".into(),
+        json!({"VpnGateway": page.items.iter().map(render::gateway).collect::<Vec<_>>()}),
+    );
     Ok(Value::Object(m))
 }
 
@@ -93,7 +102,8 @@ pub fn modify_vpn_gateway_attribute(ctx: &Ctx, p: &Params) -> R {
 
 pub fn delete_vpn_gateway(ctx: &Ctx, p: &Params) -> R {
     region(ctx, p, true)?;
-    ctx.control.delete_vpn_gateway(token(p)?.as_deref(), &req_parse(p, "VpnGatewayId")?)?;
+    ctx.control
+        .delete_vpn_gateway(token(p)?.as_deref(), &req_parse(p, "VpnGatewayId")?)?;
     Ok(json!({}))
 }
 
@@ -116,7 +126,10 @@ pub fn create_customer_gateway(ctx: &Ctx, p: &Params) -> R {
     let req = rq::CreateCustomerGatewayRequest {
         client_token: token(p)?,
         ip_address: ip.trim().parse().map_err(|_| {
-            ControlError::illegal("IpAddress", format!("The specified \"IpAddress\" ({ip:?}) is not an IPv4 address."))
+            ControlError::illegal(
+                "IpAddress",
+                format!("The specified \"IpAddress\" ({ip:?}) is not an IPv4 address."),
+            )
         })?,
         asn: opt(p, "Asn"),
         auth_key: opt(p, "AuthKey"),
@@ -137,7 +150,9 @@ pub fn create_customer_gateway(ctx: &Ctx, p: &Params) -> R {
 
 pub fn describe_customer_gateway(ctx: &Ctx, p: &Params) -> R {
     region(ctx, p, true)?;
-    let c = ctx.control.describe_customer_gateway(&req_parse(p, "CustomerGatewayId")?)?;
+    let c = ctx
+        .control
+        .describe_customer_gateway(&req_parse(p, "CustomerGatewayId")?)?;
     Ok(render::customer_gateway(&c))
 }
 
@@ -172,7 +187,8 @@ pub fn modify_customer_gateway_attribute(ctx: &Ctx, p: &Params) -> R {
 
 pub fn delete_customer_gateway(ctx: &Ctx, p: &Params) -> R {
     region(ctx, p, true)?;
-    ctx.control.delete_customer_gateway(token(p)?.as_deref(), &req_parse(p, "CustomerGatewayId")?)?;
+    ctx.control
+        .delete_customer_gateway(token(p)?.as_deref(), &req_parse(p, "CustomerGatewayId")?)?;
     Ok(json!({}))
 }
 
@@ -224,23 +240,35 @@ pub fn modify_tunnel_attribute(ctx: &Ctx, p: &Params) -> R {
         client_token: token(p)?,
         vpn_connection_id: req_parse(p, "VpnConnectionId")?,
         tunnel_id: req_parse(p, "TunnelId")?,
-        options: tunnel_options(&p.object("TunnelOptionsSpecification"), "TunnelOptionsSpecification")?,
+        options: tunnel_options(
+            &p.object("TunnelOptionsSpecification"),
+            "TunnelOptionsSpecification",
+        )?,
     };
     let t = ctx.control.modify_tunnel_attribute(&req)?;
     // `TunnelBgpConfig.EnableBgp` is the connection's switch; read it back with the same view.
-    let v = ctx.control.describe_vpn_connection(&req.vpn_connection_id)?;
-    Ok(render::tunnel(&t, v.connection.enable_tunnels_bgp, Typing::Modify))
+    let v = ctx
+        .control
+        .describe_vpn_connection(&req.vpn_connection_id)?;
+    Ok(render::tunnel(
+        &t,
+        v.connection.enable_tunnels_bgp,
+        Typing::Modify,
+    ))
 }
 
 pub fn delete_vpn_connection(ctx: &Ctx, p: &Params) -> R {
     region(ctx, p, true)?;
-    ctx.control.delete_vpn_connection(token(p)?.as_deref(), &req_parse(p, "VpnConnectionId")?)?;
+    ctx.control
+        .delete_vpn_connection(token(p)?.as_deref(), &req_parse(p, "VpnConnectionId")?)?;
     Ok(json!({}))
 }
 
 pub fn describe_vpn_connection(ctx: &Ctx, p: &Params) -> R {
     region(ctx, p, true)?;
-    let v = ctx.control.describe_vpn_connection(&req_parse(p, "VpnConnectionId")?)?;
+    let v = ctx
+        .control
+        .describe_vpn_connection(&req_parse(p, "VpnConnectionId")?)?;
     Ok(render::connection(&v, "Tags", Typing::Describe))
 }
 
@@ -264,7 +292,9 @@ pub fn describe_vpn_connections(ctx: &Ctx, p: &Params) -> R {
 
 pub fn download_vpn_connection_config(ctx: &Ctx, p: &Params) -> R {
     region(ctx, p, true)?;
-    let v = ctx.control.describe_vpn_connection(&req_parse(p, "VpnConnectionId")?)?;
+    let v = ctx
+        .control
+        .describe_vpn_connection(&req_parse(p, "VpnConnectionId")?)?;
     Ok(json!({"VpnConnectionConfig": render::peer_config(&v)}))
 }
 
@@ -330,7 +360,10 @@ pub fn describe_vpn_route_entries(ctx: &Ctx, p: &Params) -> R {
     let kind = req.route_entry_type.map(|k| k.as_str()).unwrap_or("custom");
     let page = ctx.control.describe_vpn_route_entries(&req)?;
     let mut m = render::page_fields(&page);
-    m.insert("VpnRouteEntries".into(), json!({"VpnRouteEntry": page.items.iter().map(render::route).collect::<Vec<_>>()}));
+    m.insert(
+        "VpnRouteEntries".into(),
+        json!({"VpnRouteEntry": page.items.iter().map(render::route).collect::<Vec<_>>()}),
+    );
     m.insert(
         "VpnRouteCounts".into(),
         json!({"VpnRouteCount": [{"RouteEntryType": kind, "Source": "", "RouteCount": page.total_count}]}),

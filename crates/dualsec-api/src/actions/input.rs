@@ -5,9 +5,12 @@
 use std::str::FromStr;
 
 use dualsec_control::ControlError;
-use dualsec_control::requests::{IkeConfigInput, IpsecConfigInput, PageRequest, TunnelBgpInput, TunnelOptionsInput};
+use dualsec_control::requests::{
+    IkeConfigInput, IpsecConfigInput, PageRequest, TunnelBgpInput, TunnelOptionsInput,
+};
 use dualsec_control::values::{
-    AuthAlg, DhGroup, EncAlg, IkeMode, IkeVersion, IpsecPfs, Tag, TunnelRole, parse_bool, parse_int, parse_subnets,
+    AuthAlg, DhGroup, EncAlg, IkeMode, IkeVersion, IpsecPfs, Tag, TunnelRole, parse_bool,
+    parse_int, parse_subnets,
 };
 use ipnet::Ipv4Net;
 
@@ -16,12 +19,18 @@ use crate::params::Params;
 
 /// The full wire path of a key inside a sub-object, for messages (`TunnelOptionsSpecification.2.Role`).
 fn path(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
 }
 
 /// Required string.
 pub fn req(p: &Params, key: &str) -> Result<String, ApiError> {
-    p.str(key).map(str::to_owned).ok_or_else(|| ControlError::missing(key).into())
+    p.str(key)
+        .map(str::to_owned)
+        .ok_or_else(|| ControlError::missing(key).into())
 }
 
 /// Optional string.
@@ -31,7 +40,10 @@ pub fn opt(p: &Params, key: &str) -> Option<String> {
 
 /// Optional boolean (case-insensitive).
 pub fn opt_bool(p: &Params, prefix: &str, key: &str) -> Result<Option<bool>, ApiError> {
-    p.str(key).map(|v| parse_bool(&path(prefix, key), v)).transpose().map_err(Into::into)
+    p.str(key)
+        .map(|v| parse_bool(&path(prefix, key), v))
+        .transpose()
+        .map_err(Into::into)
 }
 
 /// Required boolean.
@@ -41,7 +53,10 @@ pub fn req_bool(p: &Params, key: &str) -> Result<bool, ApiError> {
 
 /// Optional integer.
 pub fn opt_int(p: &Params, prefix: &str, key: &str) -> Result<Option<i64>, ApiError> {
-    p.str(key).map(|v| parse_int(&path(prefix, key), v)).transpose().map_err(Into::into)
+    p.str(key)
+        .map(|v| parse_int(&path(prefix, key), v))
+        .transpose()
+        .map_err(Into::into)
 }
 
 /// Required integer.
@@ -50,7 +65,10 @@ pub fn req_int(p: &Params, key: &str) -> Result<i64, ApiError> {
 }
 
 /// Optional id / enum through its `FromStr` (which yields control's error).
-pub fn opt_parse<T: FromStr<Err = ControlError>>(p: &Params, key: &str) -> Result<Option<T>, ApiError> {
+pub fn opt_parse<T: FromStr<Err = ControlError>>(
+    p: &Params,
+    key: &str,
+) -> Result<Option<T>, ApiError> {
     p.str(key).map(T::from_str).transpose().map_err(Into::into)
 }
 
@@ -66,15 +84,23 @@ pub fn req_subnets(p: &Params, key: &str) -> Result<Vec<Ipv4Net>, ApiError> {
 
 /// Optional CIDR list.
 pub fn opt_subnets(p: &Params, key: &str) -> Result<Option<Vec<Ipv4Net>>, ApiError> {
-    p.str(key).map(|v| parse_subnets(key, v)).transpose().map_err(Into::into)
+    p.str(key)
+        .map(|v| parse_subnets(key, v))
+        .transpose()
+        .map_err(Into::into)
 }
 
 /// One CIDR (`RouteDest`).
 pub fn req_net(p: &Params, key: &str) -> Result<Ipv4Net, ApiError> {
     let v = req(p, key)?;
     v.trim().parse::<Ipv4Net>().map_err(|_| {
-        ControlError::illegal(key, format!("The specified \"{key}\" ({v:?}) is not an IPv4 CIDR block such as 10.0.0.0/24."))
-            .into()
+        ControlError::illegal(
+            key,
+            format!(
+                "The specified \"{key}\" ({v:?}) is not an IPv4 CIDR block such as 10.0.0.0/24."
+            ),
+        )
+        .into()
     })
 }
 
@@ -82,19 +108,35 @@ pub fn req_net(p: &Params, key: &str) -> Result<Ipv4Net, ApiError> {
 pub fn tags(p: &Params, prefix: &str) -> Result<Vec<Tag>, ApiError> {
     let mut out = Vec::new();
     for (i, t) in p.list(prefix)? {
-        let key = t.str("Key").ok_or_else(|| ControlError::missing(format!("{prefix}.{i}.Key")))?;
-        out.push(Tag { key: key.to_owned(), value: t.str("Value").unwrap_or_default().to_owned() });
+        let key = t
+            .str("Key")
+            .ok_or_else(|| ControlError::missing(format!("{prefix}.{i}.Key")))?;
+        out.push(Tag {
+            key: key.to_owned(),
+            value: t.str("Value").unwrap_or_default().to_owned(),
+        });
     }
     Ok(out)
 }
 
 /// `PageNumber` / `PageSize`.
 pub fn page(p: &Params) -> Result<PageRequest, ApiError> {
-    Ok(PageRequest { page_number: opt_int(p, "", "PageNumber")?, page_size: opt_int(p, "", "PageSize")? })
+    Ok(PageRequest {
+        page_number: opt_int(p, "", "PageNumber")?,
+        page_size: opt_int(p, "", "PageSize")?,
+    })
 }
 
-fn enum_at<T>(t: &Params, prefix: &str, key: &str, parse: fn(&str, &str) -> Result<T, ControlError>) -> Result<Option<T>, ApiError> {
-    t.str(key).map(|v| parse(&path(prefix, key), v)).transpose().map_err(Into::into)
+fn enum_at<T>(
+    t: &Params,
+    prefix: &str,
+    key: &str,
+    parse: fn(&str, &str) -> Result<T, ControlError>,
+) -> Result<Option<T>, ApiError> {
+    t.str(key)
+        .map(|v| parse(&path(prefix, key), v))
+        .transpose()
+        .map_err(Into::into)
 }
 
 /// One `TunnelOptionsSpecification` object; `prefix` is its wire path for messages.
@@ -148,7 +190,16 @@ pub fn tunnel_list(p: &Params) -> Result<Vec<TunnelOptionsInput>, ApiError> {
 /// The single-tunnel-mode JSON parameters are not supported: every connection here is dual-tunnel
 /// (SPEC R-HA-1). Say so instead of silently ignoring them.
 pub fn refuse_single_tunnel_params(p: &Params) -> Result<(), ApiError> {
-    for key in ["IkeConfig", "IpsecConfig", "BgpConfig", "HealthCheckConfig", "CustomerGatewayId", "EnableDpd", "EnableNatTraversal", "RemoteCaCertificate"] {
+    for key in [
+        "IkeConfig",
+        "IpsecConfig",
+        "BgpConfig",
+        "HealthCheckConfig",
+        "CustomerGatewayId",
+        "EnableDpd",
+        "EnableNatTraversal",
+        "RemoteCaCertificate",
+    ] {
         if p.str(key).is_some() {
             return Err(ControlError::illegal(
                 key,

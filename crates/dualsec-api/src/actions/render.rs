@@ -120,7 +120,10 @@ pub fn tunnel(v: &TunnelView, enable_bgp: bool, t: Typing) -> Value {
     match t {
         Typing::Describe => {
             let status = v.observed.bgp_status.map(|s| s.as_str()).unwrap_or("false");
-            bgp.insert("BgpStatus".into(), json!(if enable_bgp { status } else { "false" }));
+            bgp.insert(
+                "BgpStatus".into(),
+                json!(if enable_bgp { status } else { "false" }),
+            );
         }
         Typing::Modify => {
             bgp.insert("EnableBgp".into(), json!(enable_bgp));

@@ -1,6 +1,6 @@
 //! Shared test harness: a real `Control` over an in-memory SQLite store, the router without a
 //! socket, and a request signer that does what the provider's SDK does.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -44,14 +44,20 @@ pub fn harness() -> Harness {
         ])
         .unwrap();
     let key = control.create_access_key().unwrap();
-    Harness { state: AppState::new(Arc::new(control)), key, nonce: 0.into() }
+    Harness {
+        state: AppState::new(Arc::new(control)),
+        key,
+        nonce: 0.into(),
+    }
 }
 
 /// Sends one request through the router built from `state`.
 pub async fn send_to(state: &AppState, req: Request<Body>) -> Reply {
     let resp = app(state.clone()).oneshot(req).await.unwrap();
     let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     Reply { status, body }
 }
@@ -63,20 +69,44 @@ pub struct Reply {
 
 impl Harness {
     /// Sends `action` with `params` in a form body, V3-signed with `secret` as the SDK does.
-    pub async fn call_signed(&self, action: &str, params: &[(&str, &str)], key_id: &str, secret: &str) -> Reply {
-        let mut map: BTreeMap<String, String> = params.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
-        map.entry("RegionId".into()).or_insert_with(|| REGION.into());
-        let body: String = map.iter().map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v))).collect::<Vec<_>>().join("&");
+    pub async fn call_signed(
+        &self,
+        action: &str,
+        params: &[(&str, &str)],
+        key_id: &str,
+        secret: &str,
+    ) -> Reply {
+        let mut map: BTreeMap<String, String> = params
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        map.entry("RegionId".into())
+            .or_insert_with(|| REGION.into());
+        let body: String = map
+            .iter()
+            .map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v)))
+            .collect::<Vec<_>>()
+            .join("&");
         let n = self.nonce.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let headers = vec![
             ("host".to_owned(), "localhost".to_owned()),
             ("x-acs-version".to_owned(), "2016-04-28".to_owned()),
             ("x-acs-action".to_owned(), action.to_owned()),
-            ("x-acs-date".to_owned(), format_acs_date(time::OffsetDateTime::now_utc())),
-            ("x-acs-signature-nonce".to_owned(), format!("nonce-{n}-{}", std::process::id())),
-            ("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned()),
+            (
+                "x-acs-date".to_owned(),
+                format_acs_date(time::OffsetDateTime::now_utc()),
+            ),
+            (
+                "x-acs-signature-nonce".to_owned(),
+                format!("nonce-{n}-{}", std::process::id()),
+            ),
+            (
+                "content-type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned(),
+            ),
         ];
-        let signed = sign_v3_request("POST", "/", &[], headers, body.as_bytes(), key_id, secret).unwrap();
+        let signed =
+            sign_v3_request("POST", "/", &[], headers, body.as_bytes(), key_id, secret).unwrap();
         let mut req = Request::builder().method("POST").uri("/");
         for (k, v) in &signed {
             req = req.header(k.as_str(), v.as_str());

@@ -1,6 +1,6 @@
 //! Runs the real `dualsec serve` binary on a free loopback port with a temporary data directory,
 //! and talks to it with V3-signed requests (the SDK's signature).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -42,7 +42,11 @@ impl Server {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if let Some(rest) = line.split("API listening on ").nth(1) {
-                    let ep = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                    let ep = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
                     let _ = tx.send(ep);
                 }
             }
@@ -55,14 +59,24 @@ impl Server {
                 panic!("dualsec serve did not start listening within 20 s");
             }
         };
-        let creds = std::fs::read_to_string(data_dir.join("credentials")).expect("credentials file");
+        let creds =
+            std::fs::read_to_string(data_dir.join("credentials")).expect("credentials file");
         let get = |k: &str| {
             creds
                 .lines()
-                .find_map(|l| l.split_once('=').filter(|(a, _)| a.trim() == k).map(|(_, v)| v.trim().to_owned()))
+                .find_map(|l| {
+                    l.split_once('=')
+                        .filter(|(a, _)| a.trim() == k)
+                        .map(|(_, v)| v.trim().to_owned())
+                })
                 .unwrap_or_else(|| panic!("{k} missing from credentials"))
         };
-        Server { key_id: get("access_key_id"), secret: get("access_key_secret"), endpoint, child: Some(child) }
+        Server {
+            key_id: get("access_key_id"),
+            secret: get("access_key_secret"),
+            endpoint,
+            child: Some(child),
+        }
     }
 
     /// SIGKILL (no graceful shutdown) and reap.
@@ -74,7 +88,11 @@ impl Server {
     }
 
     pub fn client(&self) -> Client {
-        Client { endpoint: self.endpoint.clone(), key_id: self.key_id.clone(), secret: self.secret.clone() }
+        Client {
+            endpoint: self.endpoint.clone(),
+            key_id: self.key_id.clone(),
+            secret: self.secret.clone(),
+        }
     }
 }
 
@@ -109,31 +127,68 @@ impl Reply {
 
 impl Client {
     pub fn call(&self, action: &str, params: &[(&str, &str)]) -> Reply {
-        let mut map: BTreeMap<String, String> = params.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
-        map.entry("RegionId".into()).or_insert_with(|| REGION.into());
-        let body: String = map.iter().map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v))).collect::<Vec<_>>().join("&");
+        let mut map: BTreeMap<String, String> = params
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        map.entry("RegionId".into())
+            .or_insert_with(|| REGION.into());
+        let body: String = map
+            .iter()
+            .map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v)))
+            .collect::<Vec<_>>()
+            .join("&");
         let host = self.endpoint.trim_start_matches("http://").to_owned();
         let n = NONCE.fetch_add(1, Ordering::SeqCst);
         let headers = vec![
             ("host".to_owned(), host),
             ("x-acs-version".to_owned(), "2016-04-28".to_owned()),
             ("x-acs-action".to_owned(), action.to_owned()),
-            ("x-acs-date".to_owned(), format_acs_date(time::OffsetDateTime::now_utc())),
-            ("x-acs-signature-nonce".to_owned(), format!("t{}-{n}", std::process::id())),
-            ("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned()),
+            (
+                "x-acs-date".to_owned(),
+                format_acs_date(time::OffsetDateTime::now_utc()),
+            ),
+            (
+                "x-acs-signature-nonce".to_owned(),
+                format!("t{}-{n}", std::process::id()),
+            ),
+            (
+                "content-type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned(),
+            ),
         ];
-        let signed = sign_v3_request("POST", "/", &[], headers, body.as_bytes(), &self.key_id, &self.secret).unwrap();
-        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
+        let signed = sign_v3_request(
+            "POST",
+            "/",
+            &[],
+            headers,
+            body.as_bytes(),
+            &self.key_id,
+            &self.secret,
+        )
+        .unwrap();
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(10))
+            .build();
         let mut req = agent.post(&format!("{}/", self.endpoint));
         for (k, v) in &signed {
             req = req.set(k, v);
         }
         match req.send_string(&body) {
-            Ok(r) => Reply { status: r.status(), body: serde_json::from_str(&r.into_string().unwrap_or_default()).unwrap_or(Value::Null) },
-            Err(ureq::Error::Status(s, r)) => {
-                Reply { status: s, body: serde_json::from_str(&r.into_string().unwrap_or_default()).unwrap_or(Value::Null) }
-            }
-            Err(_) => Reply { status: 0, body: Value::Null },
+            Ok(r) => Reply {
+                status: r.status(),
+                body: serde_json::from_str(&r.into_string().unwrap_or_default())
+                    .unwrap_or(Value::Null),
+            },
+            Err(ureq::Error::Status(s, r)) => Reply {
+                status: s,
+                body: serde_json::from_str(&r.into_string().unwrap_or_default())
+                    .unwrap_or(Value::Null),
+            },
+            Err(_) => Reply {
+                status: 0,
+                body: Value::Null,
+            },
         }
     }
 
@@ -161,8 +216,14 @@ pub fn data_dir() -> (tempfile::TempDir, PathBuf) {
 pub fn tunnel_params(cgw: &str) -> Vec<(String, String)> {
     let mut v = Vec::new();
     for n in 1..=2 {
-        v.push((format!("TunnelOptionsSpecification.{n}.CustomerGatewayId"), cgw.to_owned()));
-        v.push((format!("TunnelOptionsSpecification.{n}.TunnelIkeConfig.Psk"), format!("psk-{n}")));
+        v.push((
+            format!("TunnelOptionsSpecification.{n}.CustomerGatewayId"),
+            cgw.to_owned(),
+        ));
+        v.push((
+            format!("TunnelOptionsSpecification.{n}.TunnelIkeConfig.Psk"),
+            format!("psk-{n}"),
+        ));
     }
     v
 }

@@ -1238,3 +1238,34 @@ fn r_diag_4_tunnel_2_cannot_be_master() {
         ],
     );
 }
+
+#[test]
+fn r_ha_5_one_tunnel_in_use_is_reported() {
+    let fx = fixture();
+    let v = fx.create(&conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0"));
+    let note = |fx: &Fx| {
+        fx.control
+            .describe_vpn_connection(&v.connection.id)
+            .unwrap()
+            .notes
+            .into_iter()
+            .find(|n| n.contains("R-HA-5"))
+    };
+    assert_eq!(note(&fx), None, "nothing up yet: no claim either way");
+    fx.control
+        .update_tunnel_observed(&v.tunnels[0].tunnel.id, |o| {
+            o.status = NegotiationStatus::IpsecSaEstablished
+        })
+        .unwrap();
+    let n = note(&fx).expect("only tunnel 1 up");
+    assert!(
+        n.contains("Only tunnel 1 is up") && n.contains("no master/backup redundancy"),
+        "{n}"
+    );
+    fx.control
+        .update_tunnel_observed(&v.tunnels[1].tunnel.id, |o| {
+            o.status = NegotiationStatus::IpsecSaEstablished
+        })
+        .unwrap();
+    assert_eq!(note(&fx), None, "both up: redundant");
+}

@@ -32,8 +32,9 @@ use crate::requests::*;
 use crate::rules::{self, Blame};
 use crate::store::{Store, Tx, read_with, write_with};
 use crate::values::{
-    Asn, ConnectionState, GatewayStatus, NetworkType, PbrPriority, Psk, RouteEntryType, RouteState,
-    RouteType, RouteWeight, Tag, TunnelState, validate_description, validate_name, validate_tags,
+    Asn, ConnectionState, GatewayStatus, NegotiationStatus, NetworkType, PbrPriority, Psk,
+    RouteEntryType, RouteState, RouteType, RouteWeight, Tag, TunnelState, validate_description,
+    validate_name, validate_tags,
 };
 
 /// Wall-clock source (epoch milliseconds). Injected so tests control time.
@@ -686,7 +687,18 @@ fn connection_view(tx: &mut dyn Tx, conn: VpnConnection) -> Result<VpnConnection
     } else {
         a.observed.status
     };
-    let notes = rules::notes(&conn, &gateway, &cgws);
+    let mut notes = rules::notes(&conn, &gateway, &cgws);
+    // R-HA-5: one tunnel in use means no master/backup redundancy; say so.
+    let up = |t: &TunnelView| t.observed.status == NegotiationStatus::IpsecSaEstablished;
+    for (only, other) in [(&a, &b), (&b, &a)] {
+        if up(only) && !up(other) {
+            notes.push(format!(
+                "Only tunnel {} is up: there is no master/backup redundancy and no zone failover until tunnel {} negotiates too; configure both tunnels on the peer (R-HA-5).",
+                only.tunnel.index.number(),
+                other.tunnel.index.number()
+            ));
+        }
+    }
     Ok(VpnConnectionView {
         routing_mode: conn.routing_mode(),
         status,

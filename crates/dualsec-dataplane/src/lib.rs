@@ -10,6 +10,7 @@
 //!   `unsafe` lives there.
 
 pub mod lpm;
+pub mod offload;
 mod plane;
 pub mod routes;
 pub mod sys;

@@ -172,3 +172,22 @@ fn every_group_agrees_and_is_deterministic_under_a_seeded_rng() {
         assert_eq!(s1.len(), group.shared_secret_len());
     }
 }
+
+/// Generated MODP keys use a 512-bit exponent taken straight from the RNG (RFC 3526 §8 sizes),
+/// and the public value matches num-bigint's 2^x mod p for that exponent.
+#[test]
+fn rfc3526_section_8_generated_modp_exponent_is_512_rng_bits() {
+    assert_eq!(dualsec_crypto::dh::MODP_EXPONENT_BITS, 512);
+    for (group, n, _) in MODP {
+        let generated = DhPrivate::generate(group, &mut ChaCha20Rng::seed_from_u64(9)).unwrap();
+        let mut x = [0u8; 64];
+        ChaCha20Rng::seed_from_u64(9).fill_bytes(&mut x);
+        let p = BigUint::from_bytes_be(&modp_prime(group).unwrap());
+        let y = BigUint::from(2u8).modpow(&BigUint::from_bytes_be(&x), &p);
+        assert_eq!(
+            generated.public_value(),
+            padded(&y, n / 8).as_slice(),
+            "{group:?}"
+        );
+    }
+}

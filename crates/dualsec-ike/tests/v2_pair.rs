@@ -1,5 +1,7 @@
 //! Two IKEv2 endpoints against each other with a virtual clock and seeded randomness.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -45,6 +45,14 @@ const OLD_SA_LINGER: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub(crate) struct AuthVerified(());
 
+impl AuthVerified {
+    /// A rekeyed IKE SA is authenticated by the exchange that created it, which ran inside the
+    /// authenticated SA (RFC 7296 §2.18): it inherits that SA's proof.
+    fn inherited(_from: &AuthVerified) -> AuthVerified {
+        AuthVerified(())
+    }
+}
+
 /// Which end of the IKE SA we are (the original initiator sets the I flag, RFC 7296 §3.1).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Role {
@@ -78,7 +86,6 @@ pub(crate) struct ExpectSaInitResponse {
 /// Initiator: IKE_AUTH sent, waiting for its response.
 pub(crate) struct ExpectAuthResponse {
     keys: IkeKeys,
-    proposal: IkeProposal,
     ni: Vec<u8>,
     nr: Vec<u8>,
     /// The responder's IKE_SA_INIT response (RealMessage2 for its AUTH).
@@ -89,7 +96,6 @@ pub(crate) struct ExpectAuthResponse {
 /// Responder: IKE_SA_INIT answered, waiting for IKE_AUTH.
 pub(crate) struct ExpectAuthRequest {
     keys: IkeKeys,
-    proposal: IkeProposal,
     ni: Vec<u8>,
     nr: Vec<u8>,
     init_request: Vec<u8>,
@@ -99,8 +105,7 @@ pub(crate) struct ExpectAuthRequest {
 /// Authenticated: INFORMATIONAL and CREATE_CHILD_SA exchanges.
 pub(crate) struct Established {
     keys: IkeKeys,
-    proposal: IkeProposal,
-    _auth: AuthVerified,
+    auth: AuthVerified,
 }
 
 pub(crate) enum State {
@@ -308,10 +313,6 @@ impl IkeSa {
         matches!(self.state, State::ExpectAuthRequest(_))
     }
 
-    pub fn state_name(&self) -> &'static str {
-        self.state.name()
-    }
-
     pub fn uses_natt(&self) -> bool {
         self.natt
     }
@@ -345,6 +346,7 @@ impl IkeSa {
         Ok(sa)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn send_sa_init(
         &mut self,
         now: Instant,
@@ -460,7 +462,7 @@ impl IkeSa {
                         theirs: format!(
                             "only DH group {}",
                             wanted
-                                .map(|g| super::config::dh_name(g))
+                                .map(super::config::dh_name)
                                 .unwrap_or_else(|| "(unreadable)".into())
                         ),
                     }
@@ -562,7 +564,6 @@ impl IkeSa {
         pls.push(Pl::TsR(self.cfg.remote_ts.clone()));
         self.state = State::ExpectAuthResponse(Box::new(ExpectAuthResponse {
             keys,
-            proposal,
             ni: st.ni,
             nr,
             init_response: raw.to_vec(),
@@ -738,7 +739,6 @@ impl IkeSa {
         sa.proposal = Some(proposal);
         sa.state = State::ExpectAuthRequest(Box::new(ExpectAuthRequest {
             keys,
-            proposal,
             ni,
             nr,
             init_request: raw.to_vec(),
@@ -855,11 +855,9 @@ impl IkeSa {
         self.last_response = Some((msg.msg_id, bytes.clone()));
         self.transmit(bytes, out);
         self.timers.stop(Timer::HalfOpenExpire);
-        let proposal = st.proposal;
         self.state = State::Established(Box::new(Established {
             keys: st.keys,
-            proposal,
-            _auth: proof,
+            auth: proof,
         }));
         self.on_established(now, out);
         match child {
@@ -930,7 +928,6 @@ impl IkeSa {
                 .into());
             }
         };
-        let proposal = st.proposal;
         // The CHILD SA created with IKE_AUTH.
         let child = self.complete_child(
             now,
@@ -945,8 +942,7 @@ impl IkeSa {
         );
         self.state = State::Established(Box::new(Established {
             keys: st.keys,
-            proposal,
-            _auth: proof,
+            auth: proof,
         }));
         self.on_established(now, out);
         match child {
@@ -1161,6 +1157,7 @@ impl IkeSa {
     // ---------------------------------------------------------------- datagram input
 
     /// Handles a datagram addressed to this SA (marker already stripped).
+    #[allow(clippy::too_many_arguments)]
     pub fn handle(
         &mut self,
         now: Instant,
@@ -1320,7 +1317,7 @@ impl IkeSa {
         Ok(())
     }
 
-    fn on_informational(&mut self, now: Instant, msg: &Msg, out: &mut Output) -> Vec<Pl> {
+    fn on_informational(&mut self, _now: Instant, msg: &Msg, out: &mut Output) -> Vec<Pl> {
         let mut reply = Vec::new();
         let mut our_spis = Vec::new();
         for (protocol, spis) in msg.deletes() {
@@ -1589,6 +1586,10 @@ impl IkeSa {
         keys: IkeKeys,
         proposal: IkeProposal,
     ) {
+        let State::Established(est) = &self.state else {
+            return;
+        };
+        let auth = AuthVerified::inherited(&est.auth);
         let mut sa = IkeSa::blank(
             now,
             self.tunnel,
@@ -1604,11 +1605,7 @@ impl IkeSa {
         sa.nat_detected = self.nat_detected;
         sa.proposal = Some(proposal);
         sa.children = std::mem::take(&mut self.children);
-        sa.state = State::Established(Box::new(Established {
-            keys,
-            proposal,
-            _auth: AuthVerified(()),
-        }));
+        sa.state = State::Established(Box::new(Established { keys, auth }));
         sa.timers
             .set(Timer::RekeyIke, now + soft(self.cfg.ike_lifetime));
         sa.timers

@@ -1,7 +1,7 @@
 //! A deterministic two-endpoint network with a virtual clock (quinn's `Pair`): latency, seeded
 //! loss and reordering, and a switch that blackholes everything.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! Request parameters: the query string and a form body merged into one flat map, then read back
 //! into typed values (api-reference §2.2, §8 items 2–5).
 //!
-//! Two layers, as everywhere in dualsec: [`RawParams::decode`] only splits and percent-decodes
+//! Two layers, as everywhere in dualsec: [`decode_pairs`] only splits and percent-decodes
 //! (`+` is a space, form style); the typed getters ([`Params::bool`], [`Params::list`] …) check
 //! each value and name the parameter that was wrong.
 //!
@@ -176,7 +176,7 @@ impl Params {
     }
 
     /// The 1-based array `prefix.N.*`, ordered by N, each element with `prefix.N.` stripped.
-    /// A scalar element (`LocalSubnet.1=x`) appears under the empty key: see [`Params::str_list`].
+    /// A scalar element (`LocalSubnet.1=x`) appears under the empty key (`item.str("")`).
     pub fn list(&self, prefix: &str) -> Result<Vec<(u32, Params)>, ApiError> {
         let dotted = format!("{prefix}.");
         let mut items: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -126,7 +126,6 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(openapi_json))
         .route("/", any(rpc))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -160,9 +159,23 @@ async fn rpc(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let request_id = new_request_id();
+    // Read the body ourselves so that an oversized one gets the provider's error body too.
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            let e = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestBodyTooLarge",
+                format!(
+                    "The request body is larger than {MAX_BODY_BYTES} bytes or could not be read."
+                ),
+            );
+            return error_response(&request_id, &e);
+        }
+    };
     match handle(&state, &request_id, &method, &uri, &headers, &body).await {
         Ok(mut v) => {
             if let Value::Object(m) = &mut v {
@@ -318,6 +331,16 @@ async fn authenticate(
         Some(a) => signature::parse_v3_authorization(a)?,
         None => None,
     };
+    // dualsec issues no STS tokens: a token-bearing request cannot be honoured as such.
+    if header_str(headers, "x-acs-security-token").is_some()
+        || params.str("SecurityToken").is_some()
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidSecurityToken.NotSupported",
+            "This endpoint does not issue STS security tokens; sign with an access key (access_key_id/access_key_secret) instead.",
+        ));
+    }
     let v2_sig = params.string("Signature");
     let (access_key_id, date, nonce) = match (&v3, &v2_sig) {
         (Some(auth), _) => (

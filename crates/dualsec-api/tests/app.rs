@@ -496,3 +496,56 @@ async fn openapi_is_served_and_committed_copy_is_current() {
         "docs/openapi.json is out of date; regenerate with DUALSEC_BLESS=1 cargo test -p dualsec-api --test app"
     );
 }
+
+#[tokio::test]
+async fn oversized_body_gets_the_provider_error_body() {
+    let h = harness();
+    let big = "A=".to_owned() + &"x".repeat(dualsec_api::server::MAX_BODY_BYTES + 1);
+    let req = Request::builder()
+        .method("POST")
+        .uri("/")
+        .header("x-acs-action", "DescribeVpnGateways")
+        .header("x-acs-version", "2016-04-28")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(big))
+        .unwrap();
+    let r = h.send(req).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.body["Code"], "RequestBodyTooLarge");
+    assert!(r.body["RequestId"].is_string());
+}
+
+#[tokio::test]
+async fn sts_token_requests_are_refused() {
+    // api-reference §2.6 STS capture shape: a valid signature that also carries a token we never issued.
+    let h = harness();
+    let headers = vec![
+        ("host".to_owned(), "localhost".to_owned()),
+        ("x-acs-version".to_owned(), "2016-04-28".to_owned()),
+        ("x-acs-action".to_owned(), "DescribeVpnGateways".to_owned()),
+        (
+            "x-acs-date".to_owned(),
+            dualsec_api::signature::format_acs_date(time::OffsetDateTime::now_utc()),
+        ),
+        ("x-acs-signature-nonce".to_owned(), "sts-1".to_owned()),
+        ("x-acs-security-token".to_owned(), "STS.tok".to_owned()),
+    ];
+    let q = vec![("RegionId".to_owned(), "local".to_owned())];
+    let signed = dualsec_api::signature::sign_v3_request(
+        "POST",
+        "/",
+        &q,
+        headers,
+        b"",
+        &h.key.id,
+        &h.key.secret,
+    )
+    .unwrap();
+    let mut req = Request::builder().method("POST").uri("/?RegionId=local");
+    for (k, v) in &signed {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let r = h.send(req.body(Body::empty()).unwrap()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["Code"], "InvalidSecurityToken.NotSupported");
+}

@@ -304,13 +304,12 @@ impl DhPrivate {
                         reason: "public value not in range 1 < y < p-1",
                     });
                 }
-                let z = BoxedMontyForm::new(y, g.params().clone())
-                    .pow_bounded_exp(x, *exp_bits)
-                    .retrieve();
-                let mut out = g.encode(&z);
-                let s = Secret::from_slice(&out);
-                out.zeroize();
-                Ok(s)
+                // g^xy is secret in every form it takes here: wipe each on drop.
+                let z_monty = Zeroizing::new(
+                    BoxedMontyForm::new(y, g.params().clone()).pow_bounded_exp(x, *exp_bits),
+                );
+                let z = Zeroizing::new(z_monty.retrieve());
+                Ok(Secret::new(g.encode(&z)))
             }
             (KeyInner::Lc(k), Kind::Ec(alg, c)) => {
                 let mut buf = [0u8; 1 + 2 * 66];

@@ -20,6 +20,9 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, Command, value_parser};
 
+/// Credentials file read when none is given and it exists.
+const DEFAULT_CREDENTIALS: &str = "/var/lib/dualsec/credentials";
+
 fn command() -> Command {
     Command::new("dualsec")
         .about("Self-hosted dual-tunnel IPsec VPN gateway with a provider-compatible API")
@@ -38,7 +41,7 @@ fn command() -> Command {
                 .global(true)
                 .env("DUALSEC_CREDENTIALS")
                 .value_parser(value_parser!(PathBuf))
-                .help("Credentials file written by `dualsec serve` (DATA_DIR/credentials)"),
+                .help("Credentials file written by `dualsec serve` (DATA_DIR/credentials); default /var/lib/dualsec/credentials if present"),
         )
         .arg(Arg::new("access-key-id").long("access-key-id").global(true).env("DUALSEC_ACCESS_KEY_ID").hide(true))
         .arg(
@@ -181,10 +184,13 @@ fn run_client(name: &str, sub: &clap::ArgMatches, top: &clap::ArgMatches) -> Exi
             .or_else(|| top.get_one::<String>(k))
             .cloned()
     };
-    let file: BTreeMap<String, String> = match sub
+    // Default: the credentials of a server started as in the README (`--data-dir /var/lib/dualsec`).
+    let default_creds = PathBuf::from(DEFAULT_CREDENTIALS);
+    let creds_path = sub
         .get_one::<PathBuf>("credentials")
         .or_else(|| top.get_one::<PathBuf>("credentials"))
-    {
+        .or_else(|| default_creds.exists().then_some(&default_creds));
+    let file: BTreeMap<String, String> = match creds_path {
         Some(p) => match client::read_credentials_file(p) {
             Ok(m) => m,
             Err(e) => {

@@ -41,7 +41,7 @@ pub fn gateway(v: &VpnGatewayView) -> Value {
         "ChargeType": "POSTPAY",
         "CreateTime": g.create_time_ms,
         "EndTime": 0,
-        "Spec": format!("{spec}M"),
+        "Spec": spec,
         "NetworkType": g.network_type.as_str(),
         "IpsecVpn": if g.enable_ipsec { "enable" } else { "disable" },
         "SslVpn": "disable",

@@ -898,3 +898,27 @@ fn concurrent_retries_with_one_client_token_create_one_resource() {
         .unwrap();
     assert_eq!(all.total_count, 1);
 }
+
+#[test]
+fn a_store_locked_by_another_process_answers_service_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(&dir);
+    store.set_busy_timeout(Duration::from_millis(100)).unwrap();
+    let (control, _) = control_over(store, Completion::AfterDelay(DELAY), 8);
+    // Another process holds the write lock.
+    let other = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = Instant::now();
+    let e = control.create_access_key().unwrap_err();
+    assert_eq!(e.code(), "ServiceUnavailable");
+    assert_eq!(e.http_status(), 503);
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "waited for the lock first"
+    );
+    // Reads still work (WAL readers do not wait for writers), and once the lock is gone the
+    // write succeeds.
+    assert!(control.access_key("LTAIx").unwrap().is_none());
+    other.execute_batch("ROLLBACK").unwrap();
+    assert!(control.create_access_key().is_ok());
+}

@@ -80,6 +80,13 @@ impl SqliteStore {
         self.path.as_deref()
     }
 
+    /// Changes how long a writer waits for another process's lock before failing with
+    /// [`ControlError::StoreBusy`] (default [`BUSY_TIMEOUT`]).
+    pub fn set_busy_timeout(&self, d: Duration) -> Result<()> {
+        self.lock()?.busy_timeout(d)?;
+        Ok(())
+    }
+
     /// The schema version now in the file.
     pub fn schema_version(&self) -> Result<u32> {
         let conn = self.lock()?;

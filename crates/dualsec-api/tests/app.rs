@@ -549,3 +549,180 @@ async fn sts_token_requests_are_refused() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["Code"], "InvalidSecurityToken.NotSupported");
 }
+
+#[tokio::test]
+async fn v2_signature_with_parameters_in_the_form_body_like_terraform() {
+    // api-reference §2.4: older SDKs and Terraform (`RpcPost`) put every parameter, the signature
+    // ones included, in the POST form body.
+    let h = harness();
+    let mut params: Vec<(String, String)> = [
+        ("Action", "DescribeVpnGateways"),
+        ("Format", "JSON"),
+        ("Version", "2016-04-28"),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("SignatureNonce", "tf-nonce-1"),
+        ("RegionId", "local"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    params.push(("AccessKeyId".into(), h.key.id.clone()));
+    params.push((
+        "Timestamp".into(),
+        dualsec_api::signature::format_acs_date(time::OffsetDateTime::now_utc()),
+    ));
+    let sig = dualsec_api::signature::v2_signature("POST", &params, &h.key.secret);
+    let mut signed = params.clone();
+    signed.push(("Signature".into(), sig));
+    let body: String = signed
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                dualsec_api::signature::rfc3986(k),
+                dualsec_api::signature::rfc3986(v)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let req = Request::builder()
+        .method("POST")
+        .uri("/")
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
+        .body(Body::from(body.clone()))
+        .unwrap();
+    let r = h.send(req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["TotalCount"], 0);
+    // The same body with one parameter changed no longer verifies.
+    let tampered = body.replace("RegionId=local", "RegionId=locaL");
+    let req = Request::builder()
+        .method("POST")
+        .uri("/")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(tampered))
+        .unwrap();
+    assert_eq!(h.send(req).await.body["Code"], "SignatureDoesNotMatch");
+}
+
+#[tokio::test]
+async fn route_entries_create_describe_publish_modify_delete() {
+    let h = harness();
+    let gw = create_gateway(&h).await;
+    let cgw = h
+        .call("CreateCustomerGateway", &[("IpAddress", "203.0.113.10")])
+        .await
+        .body["CustomerGatewayId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = h
+        .call(
+            "CreateVpnConnection",
+            &[
+                ("VpnGatewayId", gw.as_str()),
+                ("LocalSubnet", "0.0.0.0/0"),
+                ("RemoteSubnet", "0.0.0.0/0"),
+                (
+                    "TunnelOptionsSpecification.1.CustomerGatewayId",
+                    cgw.as_str(),
+                ),
+                (
+                    "TunnelOptionsSpecification.2.CustomerGatewayId",
+                    cgw.as_str(),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let vco = r.body["VpnConnectionId"].as_str().unwrap().to_owned();
+    h.settle();
+    let base = [
+        ("VpnGatewayId", gw.as_str()),
+        ("NextHop", vco.as_str()),
+        ("RouteDest", "198.19.8.0/24"),
+    ];
+
+    // Destination-based.
+    let mut p = base.to_vec();
+    p.extend([
+        ("Weight", "100"),
+        ("PublishVpc", "False"),
+        ("Description", "to idc"),
+    ]);
+    let c = h.call("CreateVpnRouteEntry", &p).await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.body);
+    assert_eq!(c.body["State"], "normal");
+    assert_eq!(c.body["Weight"], 100);
+    h.settle();
+    let mut p = base.to_vec();
+    p.extend([("RouteType", "dbr"), ("PublishVpc", "true")]);
+    let pub_ = h.call("PublishVpnRouteEntry", &p).await;
+    assert_eq!(pub_.status, StatusCode::OK, "{}", pub_.body);
+    h.settle();
+    let l = h
+        .call("DescribeVpnRouteEntries", &[("VpnGatewayId", gw.as_str())])
+        .await;
+    let e = &l.body["VpnRouteEntries"]["VpnRouteEntry"];
+    assert_eq!(l.body["TotalCount"], 1, "{}", l.body);
+    assert_eq!(e[0]["RouteDest"], "198.19.8.0/24");
+    assert_eq!(e[0]["State"], "published");
+    assert_eq!(e[0]["RouteEntryType"], "custom");
+    let mut p = base.to_vec();
+    p.extend([("Weight", "100"), ("NewWeight", "0")]);
+    let m = h.call("ModifyVpnRouteEntryWeight", &p).await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.body);
+    h.settle();
+    let l = h
+        .call("DescribeVpnRouteEntries", &[("VpnGatewayId", gw.as_str())])
+        .await;
+    assert_eq!(l.body["VpnRouteEntries"]["VpnRouteEntry"][0]["Weight"], 0);
+
+    // Policy-based.
+    let mut p = base.to_vec();
+    p.extend([
+        ("RouteSource", "198.18.8.0/24"),
+        ("Weight", "0"),
+        ("PublishVpc", "false"),
+        ("Priority", "5"),
+    ]);
+    let c = h.call("CreateVpnPbrRouteEntry", &p).await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.body);
+    assert_eq!(c.body["Priority"], 5);
+    h.settle();
+    let l = h
+        .call(
+            "DescribeVpnPbrRouteEntries",
+            &[("VpnGatewayId", gw.as_str())],
+        )
+        .await;
+    let entries = l.body["VpnPbrRouteEntries"]["VpnPbrRouteEntry"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["RouteSource"] == "198.18.8.0/24" && e["RouteDest"] == "198.19.8.0/24"),
+        "{}",
+        l.body
+    );
+    let mut p = base.to_vec();
+    p.extend([("RouteSource", "198.18.8.0/24"), ("Weight", "0")]);
+    let d = h.call("DeleteVpnPbrRouteEntry", &p).await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.body);
+    h.settle();
+    let mut p = base.to_vec();
+    p.push(("Weight", "0"));
+    let d = h.call("DeleteVpnRouteEntry", &p).await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.body);
+    h.settle();
+    let l = h
+        .call("DescribeVpnRouteEntries", &[("VpnGatewayId", gw.as_str())])
+        .await;
+    assert_eq!(l.body["TotalCount"], 0, "{}", l.body);
+}

@@ -509,10 +509,10 @@ impl Endpoint {
                 self.by_peer_spi.insert((remote, sa.spi_i), sa.local_spi());
                 self.sas.insert(sa.local_spi(), sa);
             }
-            Err((reply, e)) => {
-                if !reply.is_empty() {
+            Err(e) => {
+                if let Some(reply) = e.to_notify() {
                     self.out = out;
-                    self.reply_plain(local, remote, msg.spi_i, reply);
+                    self.reply_plain(local, remote, msg.spi_i, vec![reply]);
                     out = std::mem::take(&mut self.out);
                 }
                 match e {

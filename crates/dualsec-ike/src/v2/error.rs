@@ -7,7 +7,10 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+use dualsec_crypto::DhId;
+
 use super::config::{Identity, TrafficSelector, ts_list};
+use super::message::{Pl, notify};
 use super::wire::NotifyType;
 
 /// Which SA a proposal was for.
@@ -127,9 +130,33 @@ pub enum Error {
     /// The peer wants something we cannot agree to; explained for the operator.
     #[error(transparent)]
     PeerIncompatible(#[from] NegotiationError),
-    /// The caller used the API wrongly; never caused by untrusted data.
+    /// A request we cannot honour now; nothing failed and the peer may retry (RFC 7296 §1.2,
+    /// §2.25).
+    #[error("request refused: {0}")]
+    Refused(Refusal),
+    /// The caller used the API wrongly (or an internal limit); never caused by untrusted data.
     #[error("API misuse: {0}")]
     ApiMisuse(&'static str),
+}
+
+/// Why a request was refused without failing anything.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The KE payload used another group than the one we selected: retry with `wanted`.
+    #[error("KE payload uses another DH group; we selected {wanted:?}")]
+    WrongKeGroup {
+        /// The group we selected.
+        wanted: DhId,
+    },
+    /// A colliding exchange (a rekey or delete of the same SA) is in progress.
+    #[error("a colliding exchange is in progress")]
+    TemporaryFailure,
+    /// The CHILD SA to rekey is unknown (SPI as the peer named it).
+    #[error("no CHILD SA with SPI {spi:08x}")]
+    ChildSaNotFound {
+        /// The SPI from the REKEY_SA notify.
+        spi: u32,
+    },
 }
 
 impl Error {
@@ -152,8 +179,31 @@ impl Error {
                 | NegotiationError::PeerDead { .. }
                 | NegotiationError::PeerNotify { .. } => None,
             },
+            Error::Refused(r) => Some(match r {
+                Refusal::WrongKeGroup { .. } => NotifyType::INVALID_KE_PAYLOAD,
+                Refusal::TemporaryFailure => NotifyType::TEMPORARY_FAILURE,
+                Refusal::ChildSaNotFound { .. } => NotifyType::CHILD_SA_NOT_FOUND,
+            }),
             Error::ApiMisuse(_) => None,
         }
+    }
+
+    /// The whole Notify payload answering a failed request, with its data (the wanted group for
+    /// INVALID_KE_PAYLOAD, the SPI for CHILD_SA_NOT_FOUND): built from [`Error::notify_type`].
+    pub(crate) fn to_notify(&self) -> Option<Pl> {
+        let ntype = self.notify_type()?;
+        Some(match self {
+            Error::Refused(Refusal::WrongKeGroup { wanted }) => {
+                notify(ntype, wanted.0.to_be_bytes().to_vec())
+            }
+            Error::Refused(Refusal::ChildSaNotFound { spi }) => Pl::Notify {
+                protocol: 3,
+                spi: spi.to_be_bytes().to_vec(),
+                ntype,
+                data: Vec::new(),
+            },
+            _ => notify(ntype, Vec::new()),
+        })
     }
 }
 

@@ -17,7 +17,7 @@ use tracing::{debug, info, trace, warn};
 
 use super::config::{EspProposal, Identity, IkeProposal, TrafficSelector, TunnelConfig, ts_list};
 use super::endpoint::{Output, Ports, Transmit};
-use super::error::{Error, NegotiationError, SaKind, ts_unacceptable};
+use super::error::{Error, NegotiationError, Refusal, SaKind, ts_unacceptable};
 use super::event::{ChildSaInfo, DownReason, Event, TunnelId};
 use super::keys::{DhPrivate, IkeKeys, IkeSuite};
 use super::message::{Msg, Pl, decode_inner, encode_inner, encode_plain, nat_hash, notify};
@@ -625,68 +625,36 @@ impl IkeSa {
         raw: &[u8],
         out: &mut Output,
         rng: &mut dyn CryptoRngCore,
-    ) -> Result<IkeSa, (Vec<Pl>, Error)> {
-        let reject = |n: NotifyType, data: Vec<u8>, e: Error| (vec![notify(n, data)], e);
-        let offers = msg.sa().ok_or_else(|| {
-            reject(
-                NotifyType::INVALID_SYNTAX,
-                vec![],
-                Error::PeerMisbehaved("IKE_SA_INIT without SA".into()),
-            )
-        })?;
+    ) -> Result<IkeSa, Error> {
+        let malformed = |what: &str| Error::PeerMisbehaved(format!("IKE_SA_INIT without {what}"));
+        let offers = msg.sa().ok_or_else(|| malformed("SA"))?;
         let Some((proposal, number)) = select_ike(&cfg.ike_proposals, offers) else {
-            let e = NegotiationError::NoProposalChosen {
+            return Err(NegotiationError::NoProposalChosen {
                 kind: SaKind::Ike,
                 ours: cfg.ike_proposals_text(),
                 theirs: offers_text(offers),
-            };
-            return Err(reject(NotifyType::NO_PROPOSAL_CHOSEN, vec![], e.into()));
+            }
+            .into());
         };
-        let (group, ke) = msg.ke().ok_or_else(|| {
-            reject(
-                NotifyType::INVALID_SYNTAX,
-                vec![],
-                Error::PeerMisbehaved("IKE_SA_INIT without KE".into()),
-            )
-        })?;
+        let (group, ke) = msg.ke().ok_or_else(|| malformed("KE"))?;
         if DhId(group) != proposal.dh {
             // RFC 7296 §1.2: tell the initiator which group we want; it retries.
-            let e = Error::PeerMisbehaved(format!(
-                "KE group {group} is not the selected {:?}; asked for a retry",
-                proposal.dh
-            ));
-            return Err(reject(
-                NotifyType::INVALID_KE_PAYLOAD,
-                proposal.dh.0.to_be_bytes().to_vec(),
-                e,
-            ));
+            return Err(Error::Refused(Refusal::WrongKeGroup {
+                wanted: proposal.dh,
+            }));
         }
-        let ni = msg
-            .nonce()
-            .ok_or_else(|| {
-                reject(
-                    NotifyType::INVALID_SYNTAX,
-                    vec![],
-                    Error::PeerMisbehaved("IKE_SA_INIT without nonce".into()),
-                )
-            })?
-            .to_vec();
+        let ni = msg.nonce().ok_or_else(|| malformed("nonce"))?.to_vec();
         if !(16..=256).contains(&ni.len()) {
-            return Err(reject(
-                NotifyType::INVALID_SYNTAX,
-                vec![],
-                Error::PeerMisbehaved(format!("nonce length {} outside 16..=256", ni.len())),
-            ));
+            return Err(Error::PeerMisbehaved(format!(
+                "nonce length {} outside 16..=256",
+                ni.len()
+            )));
         }
-        let internal = |e: String| (Vec::new(), Error::PeerMisbehaved(e));
-        let dh = DhPrivate::generate(proposal.dh, rng).map_err(|e| internal(format!("DH: {e}")))?;
-        let g_ir = dh.agree(ke).map_err(|e| {
-            reject(
-                NotifyType::INVALID_SYNTAX,
-                vec![],
-                Error::PeerMisbehaved(format!("peer's KE value rejected: {e}")),
-            )
-        })?;
+        let dh = DhPrivate::generate(proposal.dh, rng)
+            .map_err(|e| Error::ApiMisuse(unsupported_group(e)))?;
+        let g_ir = dh
+            .agree(ke)
+            .map_err(|e| Error::PeerMisbehaved(format!("peer's KE value rejected: {e}")))?;
         let mut sa = IkeSa::blank(
             now,
             tunnel,
@@ -732,10 +700,11 @@ impl IkeSa {
             Flags::new(false, true),
             0,
         );
-        let response = encode_plain(&header, &pls).map_err(|e| internal(e.to_string()))?;
-        let suite = IkeSuite::new(&proposal).map_err(|e| internal(e.to_string()))?;
+        let response = encode_plain(&header, &pls)?;
+        let suite = IkeSuite::new(&proposal)
+            .map_err(|_| Error::ApiMisuse("configured IKE suite unsupported"))?;
         let keys = IkeKeys::initial(suite, &ni, &nr, g_ir.as_bytes(), sa.spi_i, sa.spi_r)
-            .map_err(|e| internal(e.to_string()))?;
+            .map_err(|_| Error::ApiMisuse("IKE key derivation failed"))?;
         sa.proposal = Some(proposal);
         sa.state = State::ExpectAuthRequest(Box::new(ExpectAuthRequest {
             keys,
@@ -795,7 +764,7 @@ impl IkeSa {
             Err(e) => {
                 // RFC 7296 §2.21.2: answer AUTHENTICATION_FAILED inside IKE_AUTH, then forget the SA.
                 let err = Error::from(e);
-                let pls = vec![notify(NotifyType::AUTHENTICATION_FAILED, Vec::new())];
+                let pls: Vec<Pl> = err.to_notify().into_iter().collect();
                 let header = self.header(ExchangeType::IKE_AUTH, true, msg.msg_id);
                 let (first, inner) = encode_inner(&pls)?;
                 let bytes = st
@@ -842,11 +811,7 @@ impl IkeSa {
                 pls.push(Pl::TsI(child.remote_ts.clone()));
                 pls.push(Pl::TsR(child.local_ts.clone()));
             }
-            Err(e) => {
-                if let Some(n) = Error::from(e.clone()).notify_type() {
-                    pls.push(notify(n, Vec::new()));
-                }
-            }
+            Err(e) => pls.extend(Error::from(e.clone()).to_notify()),
         }
         let header = self.header(ExchangeType::IKE_AUTH, true, msg.msg_id);
         let (first, inner) = encode_inner(&pls)?;
@@ -1299,12 +1264,18 @@ impl IkeSa {
         rng: &mut dyn CryptoRngCore,
     ) -> Result<(), Error> {
         self.expected_request_id = msg.msg_id.wrapping_add(1);
-        let reply = match msg.exchange {
-            ExchangeType::INFORMATIONAL => self.on_informational(now, msg, out),
+        let result = match msg.exchange {
+            ExchangeType::INFORMATIONAL => Ok(self.on_informational(now, msg, out)),
             ExchangeType::CREATE_CHILD_SA => self.on_create_child_sa(now, msg, out, rng),
-            other => {
-                debug!(tunnel = %self.tunnel, exchange = ?other, "unsupported exchange");
-                vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())]
+            other => Err(Error::PeerMisbehaved(format!(
+                "unsupported exchange {other:?}"
+            ))),
+        };
+        let reply = match result {
+            Ok(r) => r,
+            Err(e) => {
+                debug!(tunnel = %self.tunnel, error = %e, "request refused");
+                e.to_notify().into_iter().collect()
             }
         };
         self.respond(msg.exchange, msg.msg_id, &reply, out, rng)?;
@@ -1372,16 +1343,17 @@ impl IkeSa {
         msg: &Msg,
         out: &mut Output,
         rng: &mut dyn CryptoRngCore,
-    ) -> Vec<Pl> {
-        let Some(offers) = msg.sa() else {
-            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
-        };
+    ) -> Result<Vec<Pl>, Error> {
+        let malformed =
+            |what: &str| Error::PeerMisbehaved(format!("CREATE_CHILD_SA request without {what}"));
+        let offers = msg.sa().ok_or_else(|| malformed("SA"))?;
         if offers.first().map(|o| o.protocol) == Some(Protocol::Ike) {
             return self.on_rekey_ike_request(now, msg, out, rng);
         }
-        let Some(ni) = msg.nonce().map(<[u8]>::to_vec) else {
-            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
-        };
+        let ni = msg
+            .nonce()
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| malformed("nonce"))?;
         // REKEY_SA names the SA by the SPI the peer receives on, i.e. our outbound SPI.
         let rekey_of = msg.payloads.iter().find_map(|p| match p {
             Pl::Notify { ntype, spi, .. } if *ntype == NotifyType::REKEY_SA => {
@@ -1396,16 +1368,9 @@ impl IkeSa {
                 Some(i) if !self.children[i].rekeyed => Some(i),
                 Some(_) => {
                     // RFC 7296 §2.25: we already replaced it and are deleting it.
-                    return vec![notify(NotifyType::TEMPORARY_FAILURE, Vec::new())];
+                    return Err(Error::Refused(Refusal::TemporaryFailure));
                 }
-                None => {
-                    return vec![Pl::Notify {
-                        protocol: 3,
-                        spi: spi_out.to_be_bytes().to_vec(),
-                        ntype: NotifyType::CHILD_SA_NOT_FOUND,
-                        data: Vec::new(),
-                    }];
-                }
+                None => return Err(Error::Refused(Refusal::ChildSaNotFound { spi: spi_out })),
             },
             None => None,
         };
@@ -1415,27 +1380,26 @@ impl IkeSa {
         if let Some(g) = pfs {
             match msg.ke() {
                 Some((group, ke)) if DhId(group) == g => {
-                    match DhPrivate::generate(g, rng).and_then(|d| d.agree(ke).map(|s| (d, s))) {
-                        Ok(pair) => dh_pair = Some(pair),
-                        Err(_) => return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())],
-                    }
+                    let d = DhPrivate::generate(g, rng)
+                        .map_err(|e| Error::ApiMisuse(unsupported_group(e)))?;
+                    let shared = d.agree(ke).map_err(|e| {
+                        Error::PeerMisbehaved(format!("peer's KE value rejected: {e}"))
+                    })?;
+                    dh_pair = Some((d, shared));
                 }
                 Some(_)
                     if select_esp(&self.cfg.esp_proposals, DhRule::Pfs(Some(g)), offers)
                         .is_some() =>
                 {
-                    return vec![notify(
-                        NotifyType::INVALID_KE_PAYLOAD,
-                        g.0.to_be_bytes().to_vec(),
-                    )];
+                    return Err(Error::Refused(Refusal::WrongKeGroup { wanted: g }));
                 }
                 _ => {}
             }
         }
         let nr = random_bytes(rng, NONCE_LEN);
-        let Some(keys) = self.keys() else {
-            return Vec::new();
-        };
+        let keys = self
+            .keys()
+            .ok_or(Error::ApiMisuse("CREATE_CHILD_SA before keys exist"))?;
         let g_ir = dh_pair.as_ref().map(|(_, s)| s.as_bytes());
         match self.accept_child(now, keys, msg, DhRule::Pfs(pfs), g_ir, &ni, &nr, rng) {
             Ok((info, chosen)) => {
@@ -1479,18 +1443,15 @@ impl IkeSa {
                     }
                     None => self.add_child(now, info, out),
                 }
-                reply
+                Ok(reply)
             }
             Err(e) => {
                 warn!(tunnel = %self.tunnel, error = %e, "CREATE_CHILD_SA refused");
-                let n = Error::from(e.clone())
-                    .notify_type()
-                    .unwrap_or(NotifyType::NO_PROPOSAL_CHOSEN);
                 out.events.push_back(Event::NegotiationFailed {
                     tunnel: self.tunnel,
-                    error: e,
+                    error: e.clone(),
                 });
-                vec![notify(n, Vec::new())]
+                Err(e.into())
             }
         }
     }
@@ -1501,7 +1462,9 @@ impl IkeSa {
         msg: &Msg,
         _out: &mut Output,
         rng: &mut dyn CryptoRngCore,
-    ) -> Vec<Pl> {
+    ) -> Result<Vec<Pl>, Error> {
+        let malformed =
+            |what: &str| Error::PeerMisbehaved(format!("IKE SA rekey request without {what}"));
         // RFC 7296 §2.8.2 collision and §2.25: while our own IKE rekey (or any other exchange
         // that moves CHILD SAs) is in flight we refuse; the peer retries later.
         if matches!(
@@ -1512,46 +1475,45 @@ impl IkeSa {
             })
         ) || self.replaced
         {
-            return vec![notify(NotifyType::TEMPORARY_FAILURE, Vec::new())];
+            return Err(Error::Refused(Refusal::TemporaryFailure));
         }
-        let Some(offers) = msg.sa() else {
-            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
-        };
+        let offers = msg.sa().ok_or_else(|| malformed("SA"))?;
         let Some((proposal, number)) = select_ike(&self.cfg.ike_proposals, offers) else {
-            return vec![notify(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new())];
+            return Err(NegotiationError::NoProposalChosen {
+                kind: SaKind::Ike,
+                ours: self.cfg.ike_proposals_text(),
+                theirs: offers_text(offers),
+            }
+            .into());
         };
-        let Some(offer) = offers.iter().find(|o| o.number == number) else {
-            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
-        };
-        let Ok(spi_b) = <[u8; 8]>::try_from(offer.spi.as_slice()) else {
-            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
-        };
+        let spi_b = offers
+            .iter()
+            .find(|o| o.number == number)
+            .and_then(|o| <[u8; 8]>::try_from(o.spi.as_slice()).ok())
+            .ok_or_else(|| malformed("an 8-octet SPI"))?;
         let new_spi_i = u64::from_be_bytes(spi_b);
-        let (Some(ni), Some((group, ke))) = (msg.nonce(), msg.ke()) else {
-            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
-        };
+        let ni = msg.nonce().ok_or_else(|| malformed("nonce"))?;
+        let (group, ke) = msg.ke().ok_or_else(|| malformed("KE"))?;
         if DhId(group) != proposal.dh {
-            return vec![notify(
-                NotifyType::INVALID_KE_PAYLOAD,
-                proposal.dh.0.to_be_bytes().to_vec(),
-            )];
+            return Err(Error::Refused(Refusal::WrongKeGroup {
+                wanted: proposal.dh,
+            }));
         }
-        let Ok(dh) = DhPrivate::generate(proposal.dh, rng) else {
-            return vec![notify(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new())];
-        };
-        let Ok(g_ir) = dh.agree(ke) else {
-            return vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())];
-        };
+        let dh = DhPrivate::generate(proposal.dh, rng)
+            .map_err(|e| Error::ApiMisuse(unsupported_group(e)))?;
+        let g_ir = dh
+            .agree(ke)
+            .map_err(|e| Error::PeerMisbehaved(format!("peer's KE value rejected: {e}")))?;
         let nr = random_bytes(rng, NONCE_LEN);
         let new_spi_r = random_spi(rng);
-        let (Some(keys), Ok(suite)) = (self.keys(), IkeSuite::new(&proposal)) else {
-            return vec![notify(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new())];
-        };
-        let Ok(new_keys) =
+        let keys = self
+            .keys()
+            .ok_or(Error::ApiMisuse("IKE rekey before keys exist"))?;
+        let suite = IkeSuite::new(&proposal)
+            .map_err(|_| Error::ApiMisuse("configured IKE suite unsupported"))?;
+        let new_keys =
             IkeKeys::rekeyed(keys, suite, ni, &nr, g_ir.as_bytes(), new_spi_i, new_spi_r)
-        else {
-            return vec![notify(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new())];
-        };
+                .map_err(|_| Error::ApiMisuse("IKE key derivation failed"))?;
         let mut chosen = ike_offers(&[proposal], &new_spi_r.to_be_bytes());
         if let Some(o) = chosen.first_mut() {
             o.number = number;
@@ -1566,14 +1528,14 @@ impl IkeSa {
             proposal,
         );
         info!(tunnel = %self.tunnel, new_spi = format_args!("{new_spi_r:016x}"), "peer rekeyed the IKE SA");
-        vec![
+        Ok(vec![
             Pl::Sa(chosen),
             Pl::Nonce(nr),
             Pl::Ke {
                 group: proposal.dh.0,
                 data: dh.public().to_vec(),
             },
-        ]
+        ])
     }
 
     /// Creates the replacement IKE SA and moves our CHILD SAs to it (RFC 7296 §2.18).

@@ -648,3 +648,70 @@ fn garbage_and_truncated_datagrams_never_panic() {
     // Still able to establish afterwards.
     assert!(p.run_until(Duration::from_secs(10), |p| p.both_have_child()));
 }
+
+#[test]
+fn nat_detected_floats_to_4500_and_encapsulates_rfc7296_2_23_r_tun_6() {
+    let nat_ip = ip("198.51.100.7");
+    let (a, mut b) = default_configs();
+    // B knows A by its public (NAT) address and its ID.
+    b.remote_addr = nat_ip;
+    let mut p = Pair::new(27, a, b);
+    p.nat_a = Some(nat_ip);
+    establish(&mut p);
+    let (ca, cb) = (p.children(Side::A).remove(0), p.children(Side::B).remove(0));
+    assert!(ca.udp_encap && cb.udp_encap, "ESP in UDP on both sides");
+    assert_eq!(ca.local.port(), 4500);
+    assert_eq!(ca.remote, addr(B_IP, 4500));
+    assert_eq!(
+        cb.remote,
+        std::net::SocketAddr::new(nat_ip, 44500),
+        "B talks to the NAT mapping of A's 4500"
+    );
+    assert!(p.a.uses_natt(TUN) && p.b.uses_natt(TUN));
+    // Liveness and rekeying keep working through the NAT on 4500 (non-ESP marker both ways).
+    p.rekey_child(Side::B);
+    p.run_for(Duration::from_secs(60));
+    let (a, b) = (p.children(Side::A), p.children(Side::B));
+    assert_eq!(a.len(), 1);
+    assert_children_match(&a[0], &b[0]);
+    assert!(
+        p.events_a
+            .iter()
+            .all(|e| !matches!(e, Event::PeerDead { .. }))
+    );
+}
+
+#[test]
+fn nat_traversal_off_stays_on_500() {
+    let (mut a, mut b) = default_configs();
+    a.nat_traversal = false;
+    b.nat_traversal = false;
+    let mut p = Pair::new(28, a, b);
+    establish(&mut p);
+    let c = &p.children(Side::A)[0];
+    assert!(!c.udp_encap);
+    assert_eq!(c.remote, addr(B_IP, 500));
+}
+
+#[test]
+fn ike_sa_rekeys_itself_at_soft_lifetime() {
+    let (mut a, b) = default_configs();
+    a.ike_lifetime = Duration::from_secs(100);
+    let mut p = Pair::new(29, a, b);
+    establish(&mut p);
+    let child = p.children(Side::A)[0].spi_in;
+    p.run_for(Duration::from_secs(250));
+    assert_eq!(p.a.ike_sa_count(), 1);
+    assert_eq!(p.b.ike_sa_count(), 1);
+    assert_eq!(p.a.tunnel_status(TUN), TunnelStatus::Up);
+    assert_eq!(
+        p.children(Side::A)[0].spi_in,
+        child,
+        "CHILD SA survives IKE rekeys"
+    );
+    assert!(
+        p.events_a
+            .iter()
+            .all(|e| !matches!(e, Event::IkeDown { .. }))
+    );
+}

@@ -55,6 +55,8 @@ pub struct Pair {
     pub events_b: Vec<Event>,
     pub sent: u64,
     pub dropped: u64,
+    /// A sits behind a NAT with this public address: its source port P becomes 40000 + P.
+    pub nat_a: Option<IpAddr>,
 }
 
 /// Logs to the test output when `RUST_LOG` is set.
@@ -109,6 +111,7 @@ impl Pair {
             events_b: Vec::new(),
             sent: 0,
             dropped: 0,
+            nat_a: None,
         }
     }
 
@@ -161,7 +164,12 @@ impl Pair {
         while let Some(t) = self.b.poll_transmit() {
             out.push(t);
         }
-        for t in out {
+        for mut t in out {
+            if let Some(public) = self.nat_a {
+                if t.local.ip() == ip(A_IP) {
+                    t.local = SocketAddr::new(public, 40000 + t.local.port());
+                }
+            }
             self.sent += 1;
             if self.blackhole || (self.loss > 0.0 && self.roll() < self.loss) {
                 self.dropped += 1;
@@ -201,7 +209,10 @@ impl Pair {
                     .iter()
                     .position(|(_, s, _)| *s == seq)
                     .unwrap();
-                let (_, _, t) = self.in_flight.remove(idx);
+                let (_, _, mut t) = self.in_flight.remove(idx);
+                if Some(t.remote.ip()) == self.nat_a {
+                    t.remote = SocketAddr::new(ip(A_IP), t.remote.port() - 40000);
+                }
                 let now = self.now;
                 if t.remote.ip() == ip(A_IP) {
                     self.a

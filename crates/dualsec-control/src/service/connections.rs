@@ -10,9 +10,6 @@ struct Fresh {
 }
 
 impl Control {
-    // -----------------------------------------------------------------------------------------
-    // IPsec connections
-
     fn fresh_connection_ids(&self) -> Result<Fresh> {
         self.with_rng(|rng| Fresh {
             connection: VpnConnectionId::generate(rng),

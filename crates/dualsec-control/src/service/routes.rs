@@ -3,9 +3,6 @@
 use super::*;
 
 impl Control {
-    // -----------------------------------------------------------------------------------------
-    // Routes
-
     /// CreateVpnRouteEntry (destination-based).
     pub fn create_vpn_route_entry(
         &self,

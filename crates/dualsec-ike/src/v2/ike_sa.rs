@@ -73,6 +73,16 @@ pub(crate) struct Child {
     pub peer_rekey: Option<(u32, Vec<u8>)>,
 }
 
+impl Child {
+    /// When to rekey it; `None` for a zero lifetime (no limit) or one beyond the clock's range.
+    fn rekey_at(&self) -> Option<Instant> {
+        if self.info.hard_lifetime.is_zero() {
+            return None;
+        }
+        self.established.checked_add(self.info.soft_lifetime)
+    }
+}
+
 /// Initiator: IKE_SA_INIT sent, waiting for its response.
 pub(crate) struct ExpectSaInitResponse {
     dh: DhPrivate,
@@ -717,7 +727,7 @@ impl IkeSa {
         sa.next_request_id = 0;
         sa.last_response = Some((0, response.clone()));
         sa.timers
-            .set(Timer::HalfOpenExpire, now + HALF_OPEN_TIMEOUT);
+            .set_after(Timer::HalfOpenExpire, now, HALF_OPEN_TIMEOUT);
         sa.transmit(response, out);
         debug!(tunnel = %tunnel, %proposal, "answered IKE_SA_INIT");
         Ok(sa)
@@ -931,17 +941,28 @@ impl IkeSa {
             remote: self.remote,
             nat: self.nat_detected || self.natt,
         });
-        self.timers
-            .set(Timer::RekeyIke, now + soft(self.cfg.ike_lifetime));
-        self.timers
-            .set(Timer::HardExpire, now + self.cfg.ike_lifetime);
+        self.arm_ike_lifetime(now);
         self.arm_dpd(now);
+    }
+
+    /// Soft and hard lifetime of the IKE SA; 0 means no limit (R-TUN-3 allows 0).
+    fn arm_ike_lifetime(&mut self, now: Instant) {
+        let life = self.cfg.ike_lifetime;
+        if life.is_zero() {
+            return;
+        }
+        self.timers.set_after(Timer::RekeyIke, now, soft(life));
+        self.timers.set_after(Timer::HardExpire, now, life);
     }
 
     fn arm_dpd(&mut self, now: Instant) {
         if let Some(d) = self.cfg.dpd {
-            self.timers
-                .set(Timer::Dpd, now.max(self.last_heard) + d.interval);
+            // At least a second between checks, whatever the configuration says.
+            self.timers.set_after(
+                Timer::Dpd,
+                now.max(self.last_heard),
+                d.interval.max(Duration::from_secs(1)),
+            );
         }
     }
 
@@ -1111,7 +1132,7 @@ impl IkeSa {
             .children
             .iter()
             .filter(|c| !c.rekeyed)
-            .map(|c| c.established + c.info.soft_lifetime)
+            .filter_map(Child::rekey_at)
             .min();
         match next {
             Some(at) => self.timers.set(Timer::RekeyChild, at),
@@ -1568,16 +1589,13 @@ impl IkeSa {
         sa.proposal = Some(proposal);
         sa.children = std::mem::take(&mut self.children);
         sa.state = State::Established(Box::new(Established { keys, auth }));
-        sa.timers
-            .set(Timer::RekeyIke, now + soft(self.cfg.ike_lifetime));
-        sa.timers
-            .set(Timer::HardExpire, now + self.cfg.ike_lifetime);
+        sa.arm_ike_lifetime(now);
         sa.arm_dpd(now);
         sa.arm_child_rekey();
         self.replaced = true;
         // The old SA only waits for its DELETE exchange now.
         self.timers.clear();
-        self.timers.set(Timer::HardExpire, now + OLD_SA_LINGER);
+        self.timers.set_after(Timer::HardExpire, now, OLD_SA_LINGER);
         self.queued.retain(|r| matches!(r, Request::DeleteIke));
         self.spawned.push(sa);
     }
@@ -1802,7 +1820,7 @@ impl IkeSa {
             pending,
         });
         self.timers
-            .set(Timer::Retransmit, now + self.cfg.retransmit.initial);
+            .set_after(Timer::Retransmit, now, self.cfg.retransmit.initial);
     }
 
     fn respond(
@@ -1922,7 +1940,7 @@ impl IkeSa {
                 self.children[old_idx].rekeyed = true;
             } else {
                 self.timers
-                    .set(Timer::RekeyChild, now + Duration::from_secs(2));
+                    .set_after(Timer::RekeyChild, now, Duration::from_secs(2));
             }
             return Ok(());
         }
@@ -2023,7 +2041,7 @@ impl IkeSa {
             let wait = Duration::from_secs(3 + u64::from(self.spi_i as u8 % 5));
             debug!(tunnel = %self.tunnel, "IKE rekey refused; retrying in {wait:?}");
             if !self.replaced {
-                self.timers.set(Timer::RekeyIke, now + wait);
+                self.timers.set_after(Timer::RekeyIke, now, wait);
             }
             return Ok(());
         }
@@ -2084,7 +2102,7 @@ impl IkeSa {
                     {
                         if let Some(d) = self.cfg.dpd {
                             if !self.timers.is_set(Timer::DpdTimeout) {
-                                self.timers.set(Timer::DpdTimeout, now + d.timeout);
+                                self.timers.set_after(Timer::DpdTimeout, now, d.timeout);
                             }
                         }
                         if self.outstanding.is_none() {
@@ -2119,7 +2137,7 @@ impl IkeSa {
                     let due: Vec<u32> = self
                         .children
                         .iter()
-                        .filter(|c| !c.rekeyed && c.established + c.info.soft_lifetime <= now)
+                        .filter(|c| !c.rekeyed && c.rekey_at().is_some_and(|at| at <= now))
                         .map(|c| c.info.spi_in)
                         .collect();
                     for spi_in in due {
@@ -2156,8 +2174,9 @@ impl IkeSa {
         let next = self
             .children
             .iter()
-            .filter(|c| !c.rekeyed && c.established + c.info.soft_lifetime > now)
-            .map(|c| c.established + c.info.soft_lifetime)
+            .filter(|c| !c.rekeyed)
+            .filter_map(Child::rekey_at)
+            .filter(|at| *at > now)
             .min();
         match next {
             Some(at) => self.timers.set(Timer::RekeyChild, at),
@@ -2175,7 +2194,7 @@ impl IkeSa {
             // R-TUN-5: an unanswered request is a liveness question; the DPD timeout decides.
             if let Some(d) = self.cfg.dpd {
                 if !self.timers.is_set(Timer::DpdTimeout) {
-                    self.timers.set(Timer::DpdTimeout, now + d.timeout);
+                    self.timers.set_after(Timer::DpdTimeout, now, d.timeout);
                 }
             }
         }
@@ -2219,7 +2238,7 @@ impl IkeSa {
         debug!(tunnel = %self.tunnel, msg_id = o.msg_id, n = o.retransmits, "retransmitting {}", o.pending.exchange_name());
         let bytes = o.bytes.clone();
         self.transmit(bytes, out);
-        self.timers.set(Timer::Retransmit, now + wait);
+        self.timers.set_after(Timer::Retransmit, now, wait);
     }
 
     // ---------------------------------------------------------------- teardown

@@ -375,3 +375,118 @@ impl IkeKeys {
         Ok((mk(0), mk(e_len + a_len)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::v2::wire::{ExchangeType, Flags, IkeSpi};
+    use dualsec_crypto::{EncrId, IntegId, PrfId};
+    use rand_chacha::ChaCha20Rng;
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn keys(p: IkeProposal) -> IkeKeys {
+        IkeKeys::initial(
+            IkeSuite::new(&p).unwrap(),
+            &[1; 32],
+            &[2; 32],
+            &[3; 128],
+            0x1111,
+            0x2222,
+        )
+        .unwrap()
+    }
+
+    const SUITES: [IkeProposal; 3] = [
+        IkeProposal::DEFAULT,
+        IkeProposal {
+            encr: EncrId::AES_GCM_16,
+            key_bits: Some(256),
+            integ: IntegId::NONE,
+            prf: PrfId::HMAC_SHA2_384,
+            dh: DhId::ECP_384,
+        },
+        IkeProposal {
+            encr: EncrId::TRIPLE_DES,
+            key_bits: None,
+            integ: IntegId::HMAC_MD5_96,
+            prf: PrfId::HMAC_MD5,
+            dh: DhId::MODP_1536,
+        },
+    ];
+
+    /// RFC 7296 §3.14: what one side seals the other opens; a changed or cut message never opens
+    /// and never panics.
+    #[test]
+    fn sk_payload_round_trips_and_rejects_tampering_and_truncation() {
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        for p in SUITES {
+            let mut k = keys(p);
+            let h = Header::new(
+                IkeSpi(0x1111),
+                IkeSpi(0x2222),
+                ExchangeType::INFORMATIONAL,
+                Flags::new(true, false),
+                7,
+            );
+            for inner_len in [0usize, 1, 15, 16, 17, 100] {
+                let inner: Vec<u8> = (0..inner_len).map(|i| i as u8).collect();
+                let msg = k.seal(&h, PayloadType::NOTIFY, &inner, true, &mut rng);
+                let (first, pt) = k.open(&msg, true).unwrap();
+                assert_eq!(
+                    (first, pt.as_slice()),
+                    (PayloadType::NOTIFY, inner.as_slice()),
+                    "{p}"
+                );
+                // The other direction's keys do not open it.
+                assert!(k.open(&msg, false).is_err());
+                for i in 0..msg.len() {
+                    let mut bad = msg.clone();
+                    bad[i] ^= 0x01;
+                    assert!(
+                        k.open(&bad, true).is_err(),
+                        "{p}: flipped octet {i} accepted"
+                    );
+                }
+                for len in 0..msg.len() {
+                    assert!(k.open(&msg[..len], true).is_err());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn both_sides_derive_the_same_auth_and_child_keys() {
+        let a = keys(IkeProposal::DEFAULT);
+        let b = keys(IkeProposal::DEFAULT);
+        let x = a.psk_auth(b"psk", true, b"msg1", &[2; 32], 1, &[192, 0, 2, 1]);
+        assert_eq!(
+            x.as_bytes(),
+            b.psk_auth(b"psk", true, b"msg1", &[2; 32], 1, &[192, 0, 2, 1])
+                .as_bytes()
+        );
+        assert_ne!(
+            x.as_bytes(),
+            a.psk_auth(b"psK", true, b"msg1", &[2; 32], 1, &[192, 0, 2, 1])
+                .as_bytes()
+        );
+        assert_ne!(
+            x.as_bytes(),
+            a.psk_auth(b"psk", false, b"msg1", &[2; 32], 1, &[192, 0, 2, 1])
+                .as_bytes()
+        );
+        let (i2r, r2i) = a
+            .child_keys(&EspProposal::DEFAULT, None, &[1; 32], &[2; 32])
+            .unwrap();
+        assert_eq!((i2r.encr_key.len(), i2r.integ_key.len()), (16, 20));
+        assert_ne!(*i2r.encr_key, *r2i.encr_key);
+        let (pfs, _) = a
+            .child_keys(&EspProposal::DEFAULT, Some(&[9; 128]), &[1; 32], &[2; 32])
+            .unwrap();
+        assert_ne!(
+            *pfs.encr_key, *i2r.encr_key,
+            "PFS changes KEYMAT (RFC 7296 §2.17)"
+        );
+    }
+}

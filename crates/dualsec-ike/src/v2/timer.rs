@@ -1,6 +1,6 @@
 //! The one timer table of an IKE SA, keyed by [`Timer`] (STYLE.md §2).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Everything an IKE SA can wake up for.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -61,6 +61,15 @@ impl TimerTable {
         self.0[timer as usize] = Some(at);
     }
 
+    /// Arms `timer` at `now + after`; an instant beyond the clock's range disarms it (a huge
+    /// configured lifetime then simply never fires).
+    pub fn set_after(&mut self, timer: Timer, now: Instant, after: Duration) {
+        match now.checked_add(after) {
+            Some(at) => self.set(timer, at),
+            None => self.stop(timer),
+        }
+    }
+
     /// Disarms `timer`.
     pub fn stop(&mut self, timer: Timer) {
         self.0[timer as usize] = None;
@@ -103,7 +112,6 @@ impl TimerTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn next_is_the_minimum_and_pop_disarms() {

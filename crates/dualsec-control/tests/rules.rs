@@ -1269,3 +1269,36 @@ fn r_ha_5_one_tunnel_in_use_is_reported() {
         .unwrap();
     assert_eq!(note(&fx), None, "both up: redundant");
 }
+
+#[test]
+fn auto_propagate_cannot_be_turned_off_while_bgp_is_on() {
+    let fx = fixture();
+    let mut req = conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0");
+    req.enable_tunnels_bgp = Some(true);
+    req.tunnels[0].bgp = bgp("169.254.10.0/30", "169.254.10.1");
+    req.tunnels[1].bgp = bgp("169.254.20.0/30", "169.254.20.1");
+    let v = fx.create(&req);
+    let off = ModifyVpnGatewayAttributeRequest {
+        client_token: None,
+        vpn_gateway_id: fx.gw.clone(),
+        name: None,
+        description: None,
+        auto_propagate: Some(false),
+    };
+    assert_err(
+        fx.control.modify_vpn_gateway_attribute(&off),
+        "IllegalParam.AutoPropagate",
+        &[v.connection.id.as_str()],
+    );
+    let mut m = modify_req(&v.connection.id);
+    m.enable_tunnels_bgp = Some(false);
+    fx.control.modify_vpn_connection_attribute(&m).unwrap();
+    fx.settle();
+    assert!(
+        !fx.control
+            .modify_vpn_gateway_attribute(&off)
+            .unwrap()
+            .gateway
+            .auto_propagate
+    );
+}

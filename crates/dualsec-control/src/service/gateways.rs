@@ -147,6 +147,23 @@ impl Control {
                     g.description = Some(d.clone());
                 }
                 if let Some(a) = req.auto_propagate {
+                    // The provider: BGP must be off on every connection before auto-propagation
+                    // is turned off.
+                    if !a {
+                        if let Some(c) = tx
+                            .connections(Some(&g.id))?
+                            .into_iter()
+                            .find(|c| c.enable_tunnels_bgp)
+                        {
+                            return Err(ControlError::illegal(
+                                "AutoPropagate",
+                                format!(
+                                    "AutoPropagate cannot be turned off while BGP is on: IPsec connection {} has EnableTunnelsBgp=true. Turn BGP off on every connection of this VPN gateway first.",
+                                    c.id
+                                ),
+                            ));
+                        }
+                    }
                     g.auto_propagate = a;
                 }
                 tx.put_gateway(&g)?;

@@ -1,1 +1,25 @@
-//! Per-connection reconciler composing IKE, ESP, BGP and failover over the data plane.
+//! The engine: turns desired state from the store into running tunnels, and writes what the
+//! tunnels do back as observed state.
+//!
+//! ```text
+//!  Control (store) ──desired_state()──▶ plan (pure) ──diff──▶ driver thread
+//!        ▲                                                     │  IKE Endpoint (sans-IO)
+//!        └──── update_tunnel_observed / record_event ◀─────────┤  events → SAs, routes
+//!                                                              ▼
+//!                                     data plane (TUN ⇄ ESP ⇄ UDP 500/4500 per public IP)
+//! ```
+//!
+//! * [`ownership`]: which tunnels this node runs (the scale-out seam).
+//! * [`plan`]: desired state → tunnels, connections and routes for this node; pure.
+//! * `translate`: product settings (R-TUN-*) → the IKEv2 core's `TunnelConfig`.
+//! * `driver`: the IO thread ([`Engine`]).
+//!
+//! Start it with [`Engine::start`]; dropping the [`Engine`] deletes every tunnel (IKE DELETE
+//! to each peer), removes its kernel routes and stops the data plane.
+
+mod driver;
+pub mod ownership;
+pub mod plan;
+mod translate;
+
+pub use driver::{Engine, EngineConfig};

@@ -1,0 +1,1028 @@
+//! The engine's IO thread: feeds the IKE endpoint from the data plane, applies its events to the
+//! data plane, reconciles desired state, and writes observed state back.
+//!
+//! One thread owns the IKE [`Endpoint`] and everything it decides; the data plane's workers
+//! own the per-packet path. The loop, in order: reconcile when due, take IKE datagrams (waiting
+//! at most until the next timer), take data-plane events, fire IKE timers, then drain the
+//! endpoint (transmits, then events) and write what changed to the store.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use dualsec_control::Control;
+use dualsec_control::ids::{TunnelId, VpnConnectionId};
+use dualsec_control::model::{NegotiationFailure, TunnelIndex};
+use dualsec_control::values::NegotiationStatus;
+use dualsec_dataplane::{
+    ConnectionId, ControlHandle, DataPlaneConfig, DataPlaneEvent, DataPlaneOutputs, IkeDatagram,
+    Route,
+};
+use dualsec_esp::{
+    Direction, Lifetimes, SaParams, SaTableEvent, Selectors, Spi, TunnelEndpoints, UdpEncap,
+};
+use dualsec_ike::v2::{
+    ChildSaInfo, DownReason, Endpoint, EndpointConfig, Event, NegotiationError, TrafficSelector,
+    Transmit,
+};
+use ipnet::{IpNet, Ipv4Net};
+use rand_core::OsRng;
+use tracing::{debug, info, warn};
+
+use crate::plan::{Plan, RoutePlan, plan};
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The public IPs this node holds; it runs the tunnels that use them (see
+    /// [`crate::ownership`]).
+    pub node_ips: Vec<IpAddr>,
+    /// VPC-side TUN device name.
+    pub tun_name: String,
+    /// How often desired state is re-read (changes also apply at the next tick).
+    pub reconcile_interval: Duration,
+    /// How often traffic counters are written to the store.
+    pub counters_interval: Duration,
+    /// Install kernel routes toward the TUN for every routed prefix (`ip route replace`).
+    pub kernel_routes: bool,
+}
+
+impl EngineConfig {
+    /// Defaults: reconcile every 500 ms, counters every 2 s, kernel routes on.
+    pub fn new(node_ips: Vec<IpAddr>, tun_name: impl Into<String>) -> Self {
+        EngineConfig {
+            node_ips,
+            tun_name: tun_name.into(),
+            reconcile_interval: Duration::from_millis(500),
+            counters_interval: Duration::from_secs(2),
+            kernel_routes: true,
+        }
+    }
+}
+
+/// A running engine; dropping it stops the thread (tunnels are deleted, IKE DELETEs sent).
+#[derive(Debug)]
+pub struct Engine {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    /// Why the data plane did not start, if it did not.
+    degraded: Option<String>,
+}
+
+impl Engine {
+    /// Starts the data plane and the engine thread. When the data plane cannot start (the
+    /// public IPs are not on this host, no TUN support…), the engine still runs in a degraded
+    /// mode that reports the reason as every local tunnel's last error, so the API keeps
+    /// serving and tells the user why nothing negotiates.
+    pub fn start(control: Arc<Control>, cfg: EngineConfig) -> Engine {
+        let stop = Arc::new(AtomicBool::new(false));
+        let dp_cfg = DataPlaneConfig::new(cfg.tun_name.clone(), cfg.node_ips.clone());
+        match dualsec_dataplane::start(&dp_cfg) {
+            Ok((handle, outputs)) => {
+                if let Err(e) = run_ip(&["link", "set", "dev", &cfg.tun_name, "up"]) {
+                    warn!("cannot bring {} up: {e}", cfg.tun_name);
+                }
+                let s = stop.clone();
+                let thread = std::thread::Builder::new()
+                    .name("dualsec-engine".into())
+                    .spawn(move || Driver::new(control, cfg, handle, outputs).run(&s))
+                    .ok();
+                Engine {
+                    stop,
+                    thread,
+                    degraded: None,
+                }
+            }
+            Err(e) => {
+                let why = format!(
+                    "data plane not running on this host: {e} (public IPs {:?} must be configured on a local interface, and /dev/net/tun available)",
+                    cfg.node_ips
+                );
+                warn!("{why}");
+                let s = stop.clone();
+                let w = why.clone();
+                let thread = std::thread::Builder::new()
+                    .name("dualsec-engine".into())
+                    .spawn(move || degraded(control, cfg, &w, &s))
+                    .ok();
+                Engine {
+                    stop,
+                    thread,
+                    degraded: Some(why),
+                }
+            }
+        }
+    }
+
+    /// Why the data plane is not running, if it is not.
+    pub fn degraded(&self) -> Option<&str> {
+        self.degraded.as_deref()
+    }
+
+    /// Stops the engine: deletes every tunnel (IKE DELETE) and stops the data plane.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn run_ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Without a data plane: keep telling every local tunnel why it does not negotiate.
+fn degraded(control: Arc<Control>, cfg: EngineConfig, why: &str, stop: &AtomicBool) {
+    let failure = NegotiationFailure::Other {
+        detail: why.to_owned(),
+    };
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok(desired) = control.desired_state() {
+            let p = plan(&desired, &cfg.node_ips);
+            for id in p.tunnels.keys() {
+                let _ = control.update_tunnel_observed(id, |o| {
+                    if o.last_error.as_ref() != Some(&failure) {
+                        o.last_error = Some(failure.clone());
+                    }
+                });
+            }
+        }
+        sleep_unless_stopped(stop, Duration::from_secs(2));
+    }
+}
+
+fn sleep_unless_stopped(stop: &AtomicBool, d: Duration) {
+    let end = Instant::now() + d;
+    while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Numeric names for the cores (which take integers) of the store's string ids.
+#[derive(Debug, Default)]
+struct Names {
+    tunnels: BTreeMap<TunnelId, u32>,
+    tunnels_rev: BTreeMap<u32, TunnelId>,
+    connections: BTreeMap<VpnConnectionId, u32>,
+    next: u32,
+}
+
+impl Names {
+    fn tunnel(&mut self, id: &TunnelId) -> u32 {
+        if let Some(n) = self.tunnels.get(id) {
+            return *n;
+        }
+        self.next += 1;
+        self.tunnels.insert(id.clone(), self.next);
+        self.tunnels_rev.insert(self.next, id.clone());
+        self.next
+    }
+
+    fn connection(&mut self, id: &VpnConnectionId) -> u32 {
+        if let Some(n) = self.connections.get(id) {
+            return *n;
+        }
+        self.next += 1;
+        self.connections.insert(id.clone(), self.next);
+        self.next
+    }
+}
+
+/// What the engine tracks of one running tunnel.
+#[derive(Debug)]
+struct Running {
+    num: u32,
+    connection: VpnConnectionId,
+    index: TunnelIndex,
+    fingerprint: String,
+    /// Negotiation asked for (R-CONN-3: at once, or on the first packet).
+    initiated: bool,
+    /// The IKE config could not be built; nothing runs.
+    unsupported: Option<String>,
+    ike_up: bool,
+    /// The CHILD SA that carries outbound traffic now.
+    child: Option<ChildSaInfo>,
+    /// Inbound SPIs installed in the data plane.
+    inbound: BTreeSet<u32>,
+}
+
+impl Running {
+    fn status(&self) -> NegotiationStatus {
+        match (self.ike_up, self.child.is_some()) {
+            (_, true) => NegotiationStatus::IpsecSaEstablished,
+            (true, false) => NegotiationStatus::IkeSaEstablished,
+            (false, false) => NegotiationStatus::IkeSaNotEstablished,
+        }
+    }
+}
+
+struct Driver {
+    control: Arc<Control>,
+    cfg: EngineConfig,
+    dp: ControlHandle,
+    outputs: DataPlaneOutputs,
+    ep: Endpoint,
+    rng: OsRng,
+    names: Names,
+    running: BTreeMap<TunnelId, Running>,
+    /// Connections declared in the data plane, with their active tunnel slot.
+    connections: BTreeMap<VpnConnectionId, u8>,
+    routes: Vec<(RoutePlan, VpnConnectionId)>,
+    kernel_routes: BTreeSet<Ipv4Net>,
+    /// Old inbound SAs to remove once the rekeyed ones have had time to carry traffic.
+    retire: Vec<(Instant, u32)>,
+    /// Tunnels whose observed state must be written.
+    dirty: BTreeSet<TunnelId>,
+    /// Last explained failure per tunnel, until it is cleared by success.
+    last_error: BTreeMap<TunnelId, NegotiationFailure>,
+    no_sa_seen: u64,
+    next_reconcile: Instant,
+    next_counters: Instant,
+}
+
+/// How long a replaced inbound SA keeps decrypting after a rekey (make-before-break).
+const RETIRE_AFTER: Duration = Duration::from_secs(10);
+/// Longest sleep of the loop, so a stop request is seen promptly.
+const MAX_WAIT: Duration = Duration::from_millis(100);
+
+impl Driver {
+    fn new(
+        control: Arc<Control>,
+        cfg: EngineConfig,
+        dp: ControlHandle,
+        outputs: DataPlaneOutputs,
+    ) -> Driver {
+        let mut rng = OsRng;
+        let ep = Endpoint::new(EndpointConfig::default(), &mut rng);
+        let now = Instant::now();
+        Driver {
+            control,
+            cfg,
+            dp,
+            outputs,
+            ep,
+            rng,
+            names: Names::default(),
+            running: BTreeMap::new(),
+            connections: BTreeMap::new(),
+            routes: Vec::new(),
+            kernel_routes: BTreeSet::new(),
+            retire: Vec::new(),
+            dirty: BTreeSet::new(),
+            last_error: BTreeMap::new(),
+            no_sa_seen: 0,
+            next_reconcile: now,
+            next_counters: now + Duration::from_secs(1),
+        }
+    }
+
+    fn run(mut self, stop: &AtomicBool) {
+        info!(ips = ?self.cfg.node_ips, tun = %self.cfg.tun_name, "engine running");
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now >= self.next_reconcile {
+                self.reconcile(now);
+                self.next_reconcile = now + self.cfg.reconcile_interval;
+            }
+            let mut wake = self.next_reconcile.min(now + MAX_WAIT);
+            if let Some(t) = self.ep.poll_timeout() {
+                wake = wake.min(t);
+            }
+            match self
+                .outputs
+                .ike
+                .recv_timeout(wake.saturating_duration_since(now))
+            {
+                Ok(d) => {
+                    self.ike_datagram(d);
+                    while let Ok(d) = self.outputs.ike.try_recv() {
+                        self.ike_datagram(d);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    warn!("data plane stopped; engine exits");
+                    break;
+                }
+            }
+            while let Ok(ev) = self.outputs.events.try_recv() {
+                self.dataplane_event(ev);
+            }
+            let now = Instant::now();
+            if self.ep.poll_timeout().is_some_and(|t| t <= now) {
+                self.ep.handle_timeout(now, &mut self.rng);
+            }
+            self.retire_old_sas(now);
+            self.drain();
+            if now >= self.next_counters {
+                self.write_counters();
+                self.next_counters = now + self.cfg.counters_interval;
+            }
+            self.write_observed();
+        }
+        self.shutdown();
+    }
+
+    /// Deletes every tunnel (IKE DELETE to each peer) and removes kernel routes.
+    fn shutdown(mut self) {
+        let now = Instant::now();
+        let ids: Vec<TunnelId> = self.running.keys().cloned().collect();
+        for id in ids {
+            self.remove_tunnel(now, &id);
+        }
+        self.drain();
+        for net in std::mem::take(&mut self.kernel_routes) {
+            let _ = run_ip(&["route", "del", &net.to_string(), "dev", &self.cfg.tun_name]);
+        }
+        self.dp.shutdown();
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Desired state
+
+    fn reconcile(&mut self, now: Instant) {
+        let desired = match self.control.desired_state() {
+            Ok(d) => d,
+            Err(e) => {
+                warn!("reading desired state: {e:?}");
+                return;
+            }
+        };
+        let p = plan(&desired, &self.cfg.node_ips);
+        self.apply_tunnels(now, &p);
+        self.apply_connections(&p);
+        self.apply_routes(&p);
+        self.trigger_on_traffic(now);
+        // Changes are applied: the gateway leaves `updating` (api-reference §5.2). With the
+        // timer-driven completion mode this is a no-op for operations not yet due.
+        if let Err(e) = self.control.complete_due_operations() {
+            debug!("completing operations: {e:?}");
+        }
+    }
+
+    fn apply_tunnels(&mut self, now: Instant, p: &Plan) {
+        let stale: Vec<TunnelId> = self
+            .running
+            .iter()
+            .filter(|(id, r)| {
+                p.tunnels
+                    .get(*id)
+                    .is_none_or(|t| t.fingerprint != r.fingerprint)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in stale {
+            info!(
+                tunnel = id.as_str(),
+                "tunnel removed or changed: deleting its SAs"
+            );
+            self.remove_tunnel(now, &id);
+        }
+        for (id, t) in &p.tunnels {
+            if self.running.contains_key(id) {
+                continue;
+            }
+            let num = self.names.tunnel(id);
+            let mut r = Running {
+                num,
+                connection: t.connection.clone(),
+                index: t.index,
+                fingerprint: t.fingerprint.clone(),
+                initiated: false,
+                unsupported: None,
+                ike_up: false,
+                child: None,
+                inbound: BTreeSet::new(),
+            };
+            match &t.setup {
+                Ok(cfg) => {
+                    self.ep
+                        .add_tunnel(dualsec_ike::v2::TunnelId(u64::from(num)), cfg.clone());
+                    if t.effect_immediately {
+                        self.initiate(now, &mut r);
+                    }
+                    self.last_error.remove(id);
+                }
+                Err(why) => {
+                    r.unsupported = Some(why.clone());
+                    self.last_error.insert(
+                        id.clone(),
+                        NegotiationFailure::Other {
+                            detail: why.clone(),
+                        },
+                    );
+                }
+            }
+            info!(
+                tunnel = id.as_str(),
+                index = t.index.number(),
+                "tunnel added"
+            );
+            self.running.insert(id.clone(), r);
+            self.dirty.insert(id.clone());
+        }
+    }
+
+    fn initiate(&mut self, now: Instant, r: &mut Running) {
+        r.initiated = true;
+        if let Err(e) = self.ep.initiate(
+            now,
+            dualsec_ike::v2::TunnelId(u64::from(r.num)),
+            &mut self.rng,
+        ) {
+            warn!(tunnel = r.num, "initiate: {e}");
+        }
+    }
+
+    /// R-CONN-3 "effect immediately = no": negotiate when traffic arrives. The data plane
+    /// counts packets that found no outbound SA; a new one starts every idle tunnel.
+    fn trigger_on_traffic(&mut self, now: Instant) {
+        let no_sa = self.dp.counters().no_sa;
+        if no_sa == self.no_sa_seen {
+            return;
+        }
+        self.no_sa_seen = no_sa;
+        let idle: Vec<TunnelId> = self
+            .running
+            .iter()
+            .filter(|(_, r)| !r.initiated && r.unsupported.is_none())
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in idle {
+            if let Some(mut r) = self.running.remove(&id) {
+                info!(
+                    tunnel = id.as_str(),
+                    "traffic arrived: negotiating (R-CONN-3)"
+                );
+                self.initiate(now, &mut r);
+                self.running.insert(id, r);
+            }
+        }
+    }
+
+    fn remove_tunnel(&mut self, now: Instant, id: &TunnelId) {
+        let Some(r) = self.running.remove(id) else {
+            return;
+        };
+        self.ep.remove_tunnel(
+            now,
+            dualsec_ike::v2::TunnelId(u64::from(r.num)),
+            &mut self.rng,
+        );
+        for spi in &r.inbound {
+            let _ = self.dp.remove_inbound_sa(Spi(*spi));
+        }
+        if r.child.is_some() {
+            let _ = self.dp.remove_outbound_sa(dualsec_esp::TunnelId(r.num));
+        }
+        self.dirty.remove(id);
+    }
+
+    fn apply_connections(&mut self, p: &Plan) {
+        let gone: Vec<VpnConnectionId> = self
+            .connections
+            .keys()
+            .filter(|c| !p.connections.contains_key(*c))
+            .cloned()
+            .collect();
+        for c in gone {
+            let n = self.names.connection(&c);
+            self.dp.remove_connection(ConnectionId(n));
+            self.connections.remove(&c);
+        }
+        for (id, c) in &p.connections {
+            if self.connections.contains_key(id) {
+                continue;
+            }
+            let n = self.names.connection(id);
+            let t1 = self.names.tunnel(&c.tunnels[0]);
+            let t2 = self.names.tunnel(&c.tunnels[1]);
+            self.dp.set_connection(
+                ConnectionId(n),
+                [dualsec_esp::TunnelId(t1), dualsec_esp::TunnelId(t2)],
+            );
+            self.connections.insert(id.clone(), 0);
+        }
+        let ids: Vec<VpnConnectionId> = self.connections.keys().cloned().collect();
+        for id in ids {
+            self.choose_carrier(&id);
+        }
+    }
+
+    fn apply_routes(&mut self, p: &Plan) {
+        let mut routes: Vec<(RoutePlan, VpnConnectionId)> = p
+            .connections
+            .iter()
+            .flat_map(|(id, c)| c.routes.iter().map(move |r| (*r, id.clone())))
+            .collect();
+        routes.sort();
+        if routes != self.routes {
+            let table: Vec<Route> = routes
+                .iter()
+                .map(|(r, c)| Route {
+                    dst: IpNet::V4(r.dst),
+                    src: r.src.map(IpNet::V4),
+                    connection: ConnectionId(self.names.connection(c)),
+                })
+                .collect();
+            match self.dp.set_routes(&table) {
+                Ok(skipped) if !skipped.is_empty() => {
+                    warn!(?skipped, "routes to unknown connections")
+                }
+                Ok(_) => {}
+                Err(e) => warn!("set_routes: {e}"),
+            }
+            self.routes = routes;
+        }
+        if !self.cfg.kernel_routes {
+            return;
+        }
+        let want: BTreeSet<Ipv4Net> = self.routes.iter().map(|(r, _)| r.dst).collect();
+        for net in want.difference(&self.kernel_routes.clone()) {
+            match run_ip(&[
+                "route",
+                "replace",
+                &net.to_string(),
+                "dev",
+                &self.cfg.tun_name,
+            ]) {
+                Ok(()) => {
+                    self.kernel_routes.insert(*net);
+                }
+                Err(e) => warn!("kernel route {net}: {e}"),
+            }
+        }
+        for net in self.kernel_routes.clone().difference(&want) {
+            let _ = run_ip(&["route", "del", &net.to_string(), "dev", &self.cfg.tun_name]);
+            self.kernel_routes.remove(net);
+        }
+    }
+
+    /// Simple carrier choice until the failover core drives it (issue 6): tunnel 1 (master)
+    /// while it has a CHILD SA, else tunnel 2 if it has one (R-HA-1, R-HA-3); roles never swap.
+    fn choose_carrier(&mut self, conn: &VpnConnectionId) {
+        let up = |idx: TunnelIndex| {
+            self.running
+                .values()
+                .any(|r| &r.connection == conn && r.index == idx && r.child.is_some())
+        };
+        let (one, two) = (up(TunnelIndex::One), up(TunnelIndex::Two));
+        let Some(current) = self.connections.get(conn).copied() else {
+            return;
+        };
+        let want = if one {
+            0
+        } else if two {
+            1
+        } else {
+            current
+        };
+        let n = self.names.connection(conn);
+        if want != current {
+            if let Err(e) = self.dp.set_active_tunnel(ConnectionId(n), want) {
+                warn!("set_active_tunnel: {e}");
+            }
+            self.connections.insert(conn.clone(), want);
+            let to = if want == 0 {
+                "tunnel 1 (master)"
+            } else {
+                "tunnel 2 (backup)"
+            };
+            let _ =
+                self.control
+                    .record_event(conn, None, &format!("outbound traffic moved to {to}"));
+        }
+        let carrier = (one || two).then_some(if want == 0 {
+            TunnelIndex::One
+        } else {
+            TunnelIndex::Two
+        });
+        if let Err(e) = self.control.set_carrying_tunnel(conn, carrier) {
+            debug!("set_carrying_tunnel: {e:?}");
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // IKE
+
+    fn ike_datagram(&mut self, d: IkeDatagram) {
+        let now = Instant::now();
+        // The data plane strips the non-ESP marker on the NAT-T port; the IKE core expects the
+        // datagram as received (RFC 3948 §2.2), so it is put back.
+        if d.local.port() == 4500 {
+            let mut framed = Vec::with_capacity(d.data.len() + 4);
+            framed.extend_from_slice(&[0, 0, 0, 0]);
+            framed.extend_from_slice(&d.data);
+            self.ep
+                .handle_datagram(now, d.local, d.remote, &framed, &mut self.rng);
+        } else {
+            self.ep
+                .handle_datagram(now, d.local, d.remote, &d.data, &mut self.rng);
+        }
+    }
+
+    fn send(&self, t: &Transmit) {
+        // The core includes the non-ESP marker on 4500 and the data plane adds it: strip ours.
+        let bytes = if t.local.port() == 4500 && t.bytes.starts_with(&[0, 0, 0, 0]) {
+            &t.bytes[4..]
+        } else {
+            &t.bytes[..]
+        };
+        if let Err(e) = self.dp.send_ike(t.local, t.remote, bytes) {
+            debug!("send IKE {} → {}: {e}", t.local, t.remote);
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Some(t) = self.ep.poll_transmit() {
+            self.send(&t);
+        }
+        while let Some(ev) = self.ep.poll_event() {
+            self.ike_event(ev);
+            // Handling an event may queue more output (none today, but cheap to honour).
+            while let Some(t) = self.ep.poll_transmit() {
+                self.send(&t);
+            }
+        }
+    }
+
+    fn tunnel_of(&self, t: dualsec_ike::v2::TunnelId) -> Option<TunnelId> {
+        u32::try_from(t.0)
+            .ok()
+            .and_then(|n| self.names.tunnels_rev.get(&n).cloned())
+    }
+
+    fn log(&self, id: &TunnelId, msg: &str) {
+        if let Some(r) = self.running.get(id) {
+            let line = format!("tunnel {}: {msg}", r.index.number());
+            let _ = self.control.record_event(&r.connection, Some(id), &line);
+        }
+    }
+
+    fn ike_event(&mut self, ev: Event) {
+        let tunnel = match &ev {
+            Event::IkeUp { tunnel, .. }
+            | Event::IkeDown { tunnel, .. }
+            | Event::ChildEstablished { tunnel, .. }
+            | Event::ChildRekeyed { tunnel, .. }
+            | Event::ChildDeleted { tunnel, .. }
+            | Event::PeerAddressChanged { tunnel, .. }
+            | Event::PeerDead { tunnel }
+            | Event::NegotiationFailed { tunnel, .. } => *tunnel,
+            _ => return,
+        };
+        let Some(id) = self.tunnel_of(tunnel) else {
+            return;
+        };
+        match ev {
+            Event::IkeUp { remote, nat, .. } => {
+                self.log(
+                    &id,
+                    &format!("IKE SA established with {remote} (NAT-T: {nat})"),
+                );
+                if let Some(r) = self.running.get_mut(&id) {
+                    r.ike_up = true;
+                }
+            }
+            Event::IkeDown { reason, .. } => {
+                let text = match &reason {
+                    DownReason::Failed(e) => format!("IKE SA down: {e}"),
+                    other => format!("IKE SA down: {other:?}"),
+                };
+                self.log(&id, &text);
+                if let DownReason::Failed(e) = reason {
+                    self.last_error.insert(id.clone(), failure(&e));
+                }
+                // The core emitted `ChildDeleted` for each CHILD SA first.
+                if let Some(r) = self.running.get_mut(&id) {
+                    r.ike_up = false;
+                }
+            }
+            Event::ChildEstablished { child, .. } => {
+                self.log(
+                    &id,
+                    &format!(
+                        "IPsec SA established: SPIs in {:08x} out {:08x}, {}",
+                        child.spi_in,
+                        child.spi_out,
+                        if child.udp_encap {
+                            "ESP in UDP 4500"
+                        } else {
+                            "ESP"
+                        }
+                    ),
+                );
+                self.install_child(&id, child, None);
+                self.last_error.remove(&id);
+            }
+            Event::ChildRekeyed {
+                old_spi_in, new, ..
+            } => {
+                self.log(
+                    &id,
+                    &format!(
+                        "IPsec SA rekeyed: SPIs in {:08x} out {:08x} (old in {old_spi_in:08x} retires in {} s)",
+                        new.spi_in,
+                        new.spi_out,
+                        RETIRE_AFTER.as_secs()
+                    ),
+                );
+                self.install_child(&id, new, Some(old_spi_in));
+                self.retire
+                    .push((Instant::now() + RETIRE_AFTER, old_spi_in));
+            }
+            Event::ChildDeleted {
+                spi_in, spi_out, ..
+            } => {
+                self.log(
+                    &id,
+                    &format!("IPsec SA deleted: SPIs in {spi_in:08x} out {spi_out:08x}"),
+                );
+                let _ = self.dp.remove_inbound_sa(Spi(spi_in));
+                let mut carrier_changed = None;
+                if let Some(r) = self.running.get_mut(&id) {
+                    r.inbound.remove(&spi_in);
+                    if r.child.as_ref().is_some_and(|c| c.spi_out == spi_out) {
+                        r.child = None;
+                        let _ = self.dp.remove_outbound_sa(dualsec_esp::TunnelId(r.num));
+                        carrier_changed = Some(r.connection.clone());
+                    }
+                }
+                if let Some(c) = carrier_changed {
+                    self.choose_carrier(&c);
+                }
+            }
+            Event::PeerAddressChanged {
+                remote, udp_encap, ..
+            } => {
+                self.log(
+                    &id,
+                    &format!("peer moved to {remote} (ESP in UDP: {udp_encap}); new SAs follow it"),
+                );
+            }
+            Event::PeerDead { .. } => {
+                self.log(
+                    &id,
+                    "peer dead: no reply to liveness checks (DPD); renegotiating (R-TUN-5)",
+                );
+            }
+            Event::NegotiationFailed { error, .. } => {
+                self.log(&id, &format!("negotiation failed: {error}"));
+                self.last_error.insert(id.clone(), failure(&error));
+            }
+            _ => {}
+        }
+        self.dirty.insert(id);
+    }
+
+    fn install_child(&mut self, id: &TunnelId, child: ChildSaInfo, replaces: Option<u32>) {
+        let Some(r) = self.running.get(id) else {
+            return;
+        };
+        let num = r.num;
+        let conn = r.connection.clone();
+        let esp_tunnel = dualsec_esp::TunnelId(num);
+        let inbound = sa_params(&child, Direction::Inbound);
+        let outbound = sa_params(&child, Direction::Outbound);
+        if let Err(e) = self
+            .dp
+            .install_inbound_sa(esp_tunnel, &inbound, replaces.map(Spi))
+        {
+            warn!(tunnel = id.as_str(), "install inbound SA: {e}");
+            self.last_error.insert(
+                id.clone(),
+                NegotiationFailure::Other {
+                    detail: format!("data plane refused the inbound SA: {e}"),
+                },
+            );
+            return;
+        }
+        if let Err(e) = self.dp.install_outbound_sa(esp_tunnel, &outbound) {
+            warn!(tunnel = id.as_str(), "install outbound SA: {e}");
+            self.last_error.insert(
+                id.clone(),
+                NegotiationFailure::Other {
+                    detail: format!("data plane refused the outbound SA: {e}"),
+                },
+            );
+            return;
+        }
+        if let Some(r) = self.running.get_mut(id) {
+            r.inbound.insert(child.spi_in);
+            r.child = Some(child);
+            r.ike_up = true;
+        }
+        self.choose_carrier(&conn);
+    }
+
+    fn retire_old_sas(&mut self, now: Instant) {
+        let (due, keep): (Vec<_>, Vec<_>) = self.retire.drain(..).partition(|(t, _)| *t <= now);
+        self.retire = keep;
+        for (_, spi) in due {
+            let _ = self.dp.remove_inbound_sa(Spi(spi));
+            for r in self.running.values_mut() {
+                r.inbound.remove(&spi);
+            }
+        }
+    }
+
+    fn dataplane_event(&mut self, ev: DataPlaneEvent) {
+        match ev {
+            DataPlaneEvent::Sa(SaTableEvent::Lifetime {
+                tunnel,
+                direction,
+                spi,
+                event,
+            }) => {
+                // IKE rekeys by time before these limits (90 % of the lifetime); a hard limit
+                // reached here means the SA is gone from the data plane.
+                debug!(?tunnel, ?direction, ?spi, ?event, "ESP lifetime event");
+            }
+            DataPlaneEvent::Sa(SaTableEvent::RekeyCarriesTraffic { tunnel, new, old }) => {
+                debug!(?tunnel, ?new, ?old, "rekeyed SA carries traffic");
+            }
+            DataPlaneEvent::WorkerFailed(why) => {
+                warn!("data plane worker failed: {why}");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Observed state
+
+    fn write_observed(&mut self) {
+        for id in std::mem::take(&mut self.dirty) {
+            let Some(r) = self.running.get(&id) else {
+                continue;
+            };
+            let status = r.status();
+            let err = self.last_error.get(&id).cloned();
+            let res = self.control.update_tunnel_observed(&id, |o| {
+                o.status = status;
+                o.last_error = err.clone();
+            });
+            if let Err(e) = res {
+                debug!(tunnel = id.as_str(), "observed state: {e:?}");
+            }
+        }
+    }
+
+    fn write_counters(&mut self) {
+        let Ok(stats) = self.dp.sa_counters() else {
+            return;
+        };
+        let mut per: BTreeMap<u32, dualsec_control::model::TunnelCounters> = BTreeMap::new();
+        for s in stats {
+            let c = per.entry(s.tunnel.0).or_default();
+            match s.direction {
+                Direction::Inbound => {
+                    c.bytes_in += s.counters.bytes;
+                    c.packets_in += s.counters.packets;
+                }
+                Direction::Outbound => {
+                    c.bytes_out += s.counters.bytes;
+                    c.packets_out += s.counters.packets;
+                }
+            }
+        }
+        for (id, r) in &self.running {
+            let Some(c) = per.get(&r.num).copied() else {
+                continue;
+            };
+            let _ = self.control.update_tunnel_observed(id, |o| {
+                // SA counters restart with every rekey; the tunnel's never go backwards.
+                o.counters.bytes_in = o.counters.bytes_in.max(c.bytes_in);
+                o.counters.bytes_out = o.counters.bytes_out.max(c.bytes_out);
+                o.counters.packets_in = o.counters.packets_in.max(c.packets_in);
+                o.counters.packets_out = o.counters.packets_out.max(c.packets_out);
+            });
+        }
+    }
+}
+
+/// The explained IKE error as the store's failure kind (R-DIAG-1): which of "the PSKs differ",
+/// "parameters differ", "the network blocks UDP 500/4500 or the peer is unreachable".
+pub(crate) fn failure(e: &NegotiationError) -> NegotiationFailure {
+    let detail = e.to_string();
+    match e {
+        NegotiationError::PskMismatch { .. } => NegotiationFailure::PskMismatch,
+        NegotiationError::PeerIdMismatch { .. } | NegotiationError::RejectedByPeer { .. } => {
+            NegotiationFailure::IdentityMismatch { detail }
+        }
+        NegotiationError::NoProposalChosen { .. } | NegotiationError::TsUnacceptable { .. } => {
+            NegotiationFailure::ProposalMismatch { detail }
+        }
+        NegotiationError::NoResponse { .. } | NegotiationError::PeerDead { .. } => {
+            NegotiationFailure::PeerUnreachable
+        }
+        _ => NegotiationFailure::Other { detail },
+    }
+}
+
+/// Traffic selectors (address ranges) as the prefixes that cover them exactly.
+fn selector_nets(ts: &[TrafficSelector]) -> Vec<IpNet> {
+    let mut out = Vec::new();
+    for t in ts {
+        if let (IpAddr::V4(a), IpAddr::V4(b)) = (t.start_addr, t.end_addr) {
+            out.extend(ipnet::Ipv4Subnets::new(a, b, 0).map(IpNet::V4));
+        } else if let (IpAddr::V6(a), IpAddr::V6(b)) = (t.start_addr, t.end_addr) {
+            out.extend(ipnet::Ipv6Subnets::new(a, b, 0).map(IpNet::V6));
+        }
+    }
+    out
+}
+
+/// ESP SA parameters for one direction of a CHILD SA.
+fn sa_params(c: &ChildSaInfo, direction: Direction) -> SaParams {
+    let (spi, keys) = match direction {
+        Direction::Inbound => (c.spi_in, &c.keys_in),
+        Direction::Outbound => (c.spi_out, &c.keys_out),
+    };
+    let local: SocketAddr = c.local;
+    let remote: SocketAddr = c.remote;
+    SaParams {
+        spi: Spi(spi),
+        direction,
+        encr: c.encr,
+        encr_key: keys.encr_key.to_vec(),
+        integ: c.integ,
+        integ_key: keys.integ_key.to_vec(),
+        esn: c.esn,
+        replay_window: dualsec_esp::replay::DEFAULT_WINDOW,
+        // IKE rekeys at 90 % of the lifetime; the hard limit here is the backstop.
+        lifetimes: Lifetimes {
+            soft_time: None,
+            hard_time: Some(c.hard_lifetime + Duration::from_secs(30)),
+            soft_bytes: None,
+            hard_bytes: None,
+        },
+        udp_encap: c.udp_encap.then_some(UdpEncap {
+            local_port: local.port(),
+            remote_port: remote.port(),
+        }),
+        tunnel: TunnelEndpoints {
+            local: local.ip(),
+            remote: remote.ip(),
+        },
+        selectors: Selectors {
+            local: selector_nets(&c.local_ts),
+            remote: selector_nets(&c.remote_ts),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_become_exact_prefixes() {
+        let ts = TrafficSelector {
+            ip_protocol: 0,
+            start_port: 0,
+            end_port: 65535,
+            start_addr: "198.18.0.0".parse().unwrap(),
+            end_addr: "198.18.2.255".parse().unwrap(),
+        };
+        let nets = selector_nets(&[ts]);
+        assert_eq!(
+            nets,
+            vec![
+                "198.18.0.0/23".parse::<IpNet>().unwrap(),
+                "198.18.2.0/24".parse().unwrap()
+            ]
+        );
+        assert_eq!(
+            selector_nets(&[TrafficSelector::any_v4()]),
+            vec!["0.0.0.0/0".parse::<IpNet>().unwrap()]
+        );
+    }
+}

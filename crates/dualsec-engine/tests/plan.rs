@@ -1,4 +1,5 @@
 //! The engine's plan: desired state → what this node runs (pure; no IO).
+#![allow(clippy::unwrap_used)] // test fixture: a failed setup should panic
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Output lines: `IKE_UP remote=…`, `CHILD_ESTABLISHED spi_in=… spi_out=… udp_encap=…`,
-//! `CHILD_REKEYED …`, `CHILD_DELETED …`, `IKE_DOWN …`, `PEER_DEAD`,
+//! `CHILD_REKEYED …`, `CHILD_DELETED …`, `IKE_REKEYED …`, `IKE_DOWN …`, `PEER_DEAD`,
 //! `NEGOTIATION_FAILED <explained error>`.
 
 use std::io::Write;
@@ -42,6 +42,15 @@ fn identity(s: &str) -> Identity {
 }
 
 fn main() {
+    // Logs on stderr; the interop tests keep them next to charon's.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("dualsec_ike=debug")),
+        )
+        .try_init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let get = |name: &str| {
         args.iter()
@@ -81,6 +90,16 @@ fn main() {
     }
     let seconds: u64 = get("--seconds").and_then(|s| s.parse().ok()).unwrap_or(20);
     let rekey_after: Option<u64> = get("--rekey-child-after").and_then(|s| s.parse().ok());
+    let rekey_ike_after: Option<u64> = get("--rekey-ike-after").and_then(|s| s.parse().ok());
+    if let Some(i) = get("--dpd-interval").and_then(|s| s.parse().ok()) {
+        let t = get("--dpd-timeout")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30);
+        cfg.dpd = Some(dualsec_ike::v2::DpdConfig {
+            interval: Duration::from_secs(i),
+            timeout: Duration::from_secs(t),
+        });
+    }
 
     let sock500 = UdpSocket::bind(SocketAddr::new(local, 500))
         .unwrap_or_else(|e| usage(&format!("bind 500: {e}")));
@@ -100,6 +119,7 @@ fn main() {
             .unwrap_or_else(|e| usage(&e.to_string()));
     }
     let mut rekeyed = false;
+    let mut ike_rekeyed = false;
     let mut buf = vec![0u8; 65536];
     let stdout = std::io::stdout();
     while start.elapsed() < Duration::from_secs(seconds) {
@@ -122,6 +142,14 @@ fn main() {
                 rekeyed = true;
             }
         }
+        if let Some(after) = rekey_ike_after {
+            if !ike_rekeyed
+                && start.elapsed() >= Duration::from_secs(after)
+                && ep.rekey_ike(now, tunnel, &mut rng).is_ok()
+            {
+                ike_rekeyed = true;
+            }
+        }
         while let Some(t) = ep.poll_transmit() {
             busy = true;
             let s = if t.local.port() == 4500 {
@@ -137,6 +165,9 @@ fn main() {
             let line = match ev {
                 Event::IkeUp { remote, nat, .. } => format!("IKE_UP remote={remote} nat={nat}"),
                 Event::IkeDown { reason, .. } => format!("IKE_DOWN {reason:?}"),
+                Event::IkeRekeyed { spi_i, spi_r, .. } => {
+                    format!("IKE_REKEYED spi_i={spi_i:016x} spi_r={spi_r:016x}")
+                }
                 Event::ChildEstablished { child, .. } => format!(
                     "CHILD_ESTABLISHED spi_in={:08x} spi_out={:08x} encr={:?} integ={:?} udp_encap={} local_ts={:?} remote_ts={:?}",
                     child.spi_in,

@@ -4,7 +4,9 @@
 //! proposal mismatch (R-DIAG-1).
 //!
 //! Our side runs `examples/ike_udp_driver` (std UDP sockets on 500/4500) inside its namespace;
-//! its stdout is one line per endpoint event. Namespaces, charon and the driver are removed by the
+//! its stdout is one line per endpoint event (its tracing log goes to stderr). `cargo test -p
+//! dualsec-ike` builds the example; after editing it, a filtered `--test v2_interop` run needs
+//! `cargo build -p dualsec-ike --examples` first. Namespaces, charon and the driver are removed by the
 //! testbed guards, even when a test panics.
 
 #![allow(clippy::unwrap_used)]
@@ -79,6 +81,17 @@ fn peer_conn(ike: &str, esp: &str, psk: &str) -> PskConnection {
 }
 
 fn run_driver(lab: &Lab, name: &str, ike: &str, esp: &str, initiate: bool) -> Process {
+    run_driver_with(lab, name, ike, esp, initiate, &[])
+}
+
+fn run_driver_with(
+    lab: &Lab,
+    name: &str,
+    ike: &str,
+    esp: &str,
+    initiate: bool,
+    extra: &[&str],
+) -> Process {
     let d = driver();
     let mut args = vec![
         "--local",
@@ -101,6 +114,7 @@ fn run_driver(lab: &Lab, name: &str, ike: &str, esp: &str, initiate: bool) -> Pr
     if initiate {
         args.push("--initiate");
     }
+    args.extend_from_slice(extra);
     lab.ours.spawn(name, d.to_str().unwrap(), args).unwrap()
 }
 
@@ -287,4 +301,92 @@ fn child_rekey_with_strongswan() {
         "{}",
         lab.charon.swanctl(&["--list-sas"]).unwrap_or_default()
     );
+}
+
+#[test]
+fn we_rekey_the_ike_sa_with_strongswan() {
+    let Some(lab) = lab() else { return };
+    let (ike, esp) = SUITES[1];
+    lab.charon.load(&peer_conn(ike, esp, PSK).render()).unwrap();
+    let d = run_driver_with(&lab, "driver", ike, esp, true, &["--rekey-ike-after", "2"]);
+    let est = wait_line(&d, "CHILD_ESTABLISHED");
+    let line = wait_line(&d, "IKE_REKEYED");
+    let spi_i = field(&line, "spi_i").to_owned();
+    let mut ok = false;
+    let _ = wait_until("strongSwan has only the new IKE SA", T, || {
+        let sas = lab.charon.list_sas().unwrap_or_default();
+        ok = sas.len() == 1 && sas[0].initiator_spi == spi_i && sas[0].state == "ESTABLISHED";
+        ok
+    });
+    assert!(
+        ok,
+        "{}",
+        lab.charon.swanctl(&["--list-sas"]).unwrap_or_default()
+    );
+    // The CHILD SA moved over unchanged.
+    let (_, child) = lab.charon.wait_child_installed("net", T).unwrap();
+    assert_eq!(child.spi_in, field(&est, "spi_out"));
+    assert!(!d.stdout().contains("IKE_DOWN"), "{}", d.stdout());
+}
+
+#[test]
+fn strongswan_rekeys_child_and_ike_sa_and_we_follow() {
+    let Some(lab) = lab() else { return };
+    let (ike, esp) = SUITES[0];
+    lab.charon.load(&peer_conn(ike, esp, PSK).render()).unwrap();
+    let d = run_driver_with(&lab, "driver", ike, esp, true, &["--dpd-interval", "2"]);
+    wait_line(&d, "CHILD_ESTABLISHED");
+    lab.charon.wait_child_installed("net", T).unwrap();
+    lab.charon.swanctl(&["--rekey", "--child", "net"]).unwrap();
+    let rekeyed = wait_line(&d, "CHILD_REKEYED");
+    wait_line(&d, "CHILD_DELETED");
+    lab.charon.swanctl(&["--rekey", "--ike", "site"]).unwrap();
+    wait_line(&d, "IKE_REKEYED");
+    // Our liveness checks run over the new IKE SA and strongSwan answers them.
+    std::thread::sleep(Duration::from_secs(5));
+    let sas = lab.charon.list_sas().unwrap();
+    assert_eq!(sas.len(), 1, "{sas:?}");
+    let installed: Vec<_> = sas[0]
+        .children
+        .iter()
+        .filter(|c| c.state == "INSTALLED")
+        .collect();
+    assert_eq!(installed.len(), 1, "{sas:?}");
+    assert_eq!(installed[0].spi_in, field(&rekeyed, "spi_out"));
+    let out = d.stdout();
+    assert!(
+        !out.contains("IKE_DOWN")
+            && !out.contains("PEER_DEAD")
+            && !out.contains("NEGOTIATION_FAILED"),
+        "{out}"
+    );
+}
+
+#[test]
+fn dead_strongswan_is_detected_by_dpd_r_tun_5() {
+    let Some(lab) = lab() else { return };
+    let (ike, esp) = SUITES[0];
+    lab.charon.load(&peer_conn(ike, esp, PSK).render()).unwrap();
+    let d = run_driver_with(
+        &lab,
+        "driver",
+        ike,
+        esp,
+        true,
+        &["--dpd-interval", "1", "--dpd-timeout", "4"],
+    );
+    wait_line(&d, "CHILD_ESTABLISHED");
+    let _blocked = lab.ours.nft_drop(&["udp dport { 500, 4500 }"]).unwrap();
+    let started = std::time::Instant::now();
+    let line = wait_line(&d, "NEGOTIATION_FAILED");
+    assert!(
+        line.contains("peer 203.0.113.2:4500 dead: no reply to liveness checks within 4 s"),
+        "{line}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(d.stdout().contains("PEER_DEAD"));
 }

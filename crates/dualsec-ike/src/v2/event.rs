@@ -108,6 +108,16 @@ pub enum Event {
         /// Why.
         reason: DownReason,
     },
+    /// The IKE SA was rekeyed (RFC 7296 §2.18): a new IKE SA with these SPIs carries on, with
+    /// the same CHILD SAs. Informational; nothing to install.
+    IkeRekeyed {
+        /// The tunnel.
+        tunnel: TunnelId,
+        /// New initiator SPI.
+        spi_i: u64,
+        /// New responder SPI.
+        spi_r: u64,
+    },
     /// A new CHILD SA: install both ESP SAs.
     ChildEstablished {
         /// The tunnel.

@@ -1481,7 +1481,7 @@ impl IkeSa {
         &mut self,
         now: Instant,
         msg: &Msg,
-        _out: &mut Output,
+        out: &mut Output,
         rng: &mut dyn CryptoRngCore,
     ) -> Result<Vec<Pl>, Error> {
         let malformed =
@@ -1540,6 +1540,11 @@ impl IkeSa {
             o.number = number;
         }
         // The peer initiated the rekey, so it is the original initiator of the new SA (§2.18).
+        out.events.push_back(Event::IkeRekeyed {
+            tunnel: self.tunnel,
+            spi_i: new_spi_i,
+            spi_r: new_spi_r,
+        });
         self.spawn(
             now,
             Role::Responder,
@@ -2032,7 +2037,7 @@ impl IkeSa {
         new_spi_i: u64,
         ni: &[u8],
         dh: DhPrivate,
-        _out: &mut Output,
+        out: &mut Output,
     ) -> Result<(), Error> {
         if msg.has_notify(NotifyType::TEMPORARY_FAILURE)
             || msg.has_notify(NotifyType::NO_PROPOSAL_CHOSEN)
@@ -2076,6 +2081,11 @@ impl IkeSa {
             IkeKeys::rekeyed(keys, suite, ni, &nr, g_ir.as_bytes(), new_spi_i, new_spi_r)
                 .map_err(|e| Error::PeerMisbehaved(e.to_string()))?;
         info!(tunnel = %self.tunnel, new_spi = format_args!("{new_spi_i:016x}"), "IKE SA rekeyed");
+        out.events.push_back(Event::IkeRekeyed {
+            tunnel: self.tunnel,
+            spi_i: new_spi_i,
+            spi_r: new_spi_r,
+        });
         self.spawn(
             now,
             Role::Initiator,

@@ -1,9 +1,10 @@
 //! Throughput of two dualsec data planes back to back (not a test: run it by hand, as root).
 //!
 //! ```text
-//! cargo run --release -p dualsec-dataplane --example pair_throughput -- [seconds] [suite]
+//! cargo run --release -p dualsec-dataplane --example pair_throughput -- [seconds] [suite] [nooffload]
 //! ```
-//! `suite` is `aes128gcm16` (default) or `aes128-sha1`. Builds ns A (TUN 198.18.0.1) and ns B
+//! `suite` is `aes128gcm16` (default) or `aes128-sha1`; `nooffload` turns TUN offloads off;
+//! env `DUALSEC_NO_UDP_GSO=1` sends without UDP GSO. Builds ns A (TUN 198.18.0.1) and ns B
 //! (TUN 198.19.0.1) joined by a veth (192.0.2.1 ⇄ 192.0.2.2), installs mirrored static SAs
 //! (ESP in UDP 4500), and runs iperf3 TCP from A to B through both data planes. Prints iperf3's
 //! summary and the data plane counters. Namespaces are removed on exit.
@@ -49,8 +50,17 @@ fn sa(dir: Direction, spi: u32, local: &str, remote: &str, key: u8, gcm: bool) -
     }
 }
 
-fn gateway(ns: &Netns, public: &str, tun: &str, tun_ip: &str, remote_net: &str) -> ControlHandle {
-    let cfg = DataPlaneConfig::new(tun, vec![public.parse::<IpAddr>().unwrap()]);
+fn gateway(
+    ns: &Netns,
+    public: &str,
+    tun: &str,
+    tun_ip: &str,
+    remote_net: &str,
+    offload: bool,
+) -> ControlHandle {
+    let mut cfg = DataPlaneConfig::new(tun, vec![public.parse::<IpAddr>().unwrap()]);
+    cfg.offload = offload;
+    cfg.udp_gso = std::env::var_os("DUALSEC_NO_UDP_GSO").is_none();
     let path = PathBuf::from("/run/netns").join(ns.name());
     let (ctl, _out) = in_netns(&path, move || start(&cfg)).unwrap().unwrap();
     ns.ip(&["addr", "add", tun_ip, "dev", tun]).unwrap();
@@ -63,6 +73,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let secs: u32 = args.next().and_then(|s| s.parse().ok()).unwrap_or(10);
     let gcm = args.next().is_none_or(|s| s != "aes128-sha1");
+    let offload = args.next().is_none_or(|s| s != "nooffload");
     let a_ns = Netns::new("tpa").unwrap();
     let b_ns = Netns::new("tpb").unwrap();
     Netns::veth(&a_ns, "eth0", &b_ns, "eth0").unwrap();
@@ -70,8 +81,22 @@ fn main() {
     b_ns.addr("eth0", "192.0.2.2/24").unwrap();
     a_ns.link_up("eth0").unwrap();
     b_ns.link_up("eth0").unwrap();
-    let a = gateway(&a_ns, "192.0.2.1", "dsa", "198.18.0.1/32", "198.19.0.0/16");
-    let b = gateway(&b_ns, "192.0.2.2", "dsb", "198.19.0.1/32", "198.18.0.0/16");
+    let a = gateway(
+        &a_ns,
+        "192.0.2.1",
+        "dsa",
+        "198.18.0.1/32",
+        "198.19.0.0/16",
+        offload,
+    );
+    let b = gateway(
+        &b_ns,
+        "192.0.2.2",
+        "dsb",
+        "198.19.0.1/32",
+        "198.18.0.0/16",
+        offload,
+    );
     let (t1, t2, conn) = (TunnelId(1), TunnelId(2), ConnectionId(1));
     for (gw, o, i, l, r, ko, ki, net) in [
         (
@@ -126,7 +151,10 @@ fn main() {
             ],
         )
         .expect("iperf3 client");
-    println!("suite: {}", if gcm { "aes128gcm16" } else { "aes128-sha1" });
+    println!(
+        "suite: {}, offload: {offload}",
+        if gcm { "aes128gcm16" } else { "aes128-sha1" }
+    );
     for line in out
         .lines()
         .filter(|l| l.contains("sender") || l.contains("receiver"))

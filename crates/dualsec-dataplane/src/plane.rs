@@ -58,6 +58,8 @@ pub struct DataPlaneConfig {
     /// TUN checksum and TCP segmentation offload (`IFF_VNET_HDR`, see [`crate::offload`]):
     /// one read per 64 KiB TCP super-packet instead of one per segment.
     pub offload: bool,
+    /// Send runs of equal-sized ESP packets as one UDP GSO message (`UDP_SEGMENT`).
+    pub udp_gso: bool,
 }
 
 impl DataPlaneConfig {
@@ -71,6 +73,7 @@ impl DataPlaneConfig {
             batch: 64,
             mtu: 1400,
             offload: true,
+            udp_gso: true,
         }
     }
 }
@@ -365,6 +368,7 @@ pub fn start(cfg: &DataPlaneConfig) -> Result<(ControlHandle, DataPlaneOutputs),
         batch,
         stride,
         offload: cfg.offload,
+        udp_gso: cfg.udp_gso,
     };
     let in_sockets: Vec<(SocketAddr, Arc<UdpSocket>, bool)> = sockets
         .iter()
@@ -649,6 +653,7 @@ struct OutboundWorker {
     batch: usize,
     stride: usize,
     offload: bool,
+    udp_gso: bool,
 }
 
 impl OutboundWorker {
@@ -870,7 +875,12 @@ impl OutboundWorker {
                 continue;
             }
             let bytes: u64 = slots.iter().map(|&s| batch.send_len(s) as u64).sum();
-            let (sent, _err) = batch.send(self.sockets[si].1.as_raw_fd(), slots);
+            let fd = self.sockets[si].1.as_raw_fd();
+            let (sent, _err) = if self.udp_gso {
+                batch.send_gso(fd, slots)
+            } else {
+                batch.send(fd, slots)
+            };
             inc(&self.counters.esp_tx_packets, sent as u64);
             if sent == slots.len() {
                 inc(&self.counters.esp_tx_bytes, bytes);

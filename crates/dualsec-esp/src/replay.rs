@@ -258,6 +258,48 @@ mod tests {
         assert_eq!(w.check(1), Ok(1));
     }
 
+    proptest::proptest! {
+        /// The ring bitmap agrees with a naive model (a set of everything seen) on random
+        /// arrival orders, window sizes and jumps (RFC 4303 §3.4.3).
+        #[test]
+        fn agrees_with_naive_model(
+            size in MIN_WINDOW..=MAX_WINDOW,
+            steps in proptest::collection::vec((0u32..3, 0u32..10_000), 1..400),
+        ) {
+            let mut w = ReplayWindow::new(size, false);
+            let mut seen = std::collections::BTreeSet::new();
+            let mut top = 0u64;
+            let mut cursor = 1u32;
+            for (kind, delta) in steps {
+                // Mostly near the top, sometimes behind it, sometimes a big jump ahead.
+                let seq = match kind {
+                    0 => cursor.saturating_add(delta % 64),
+                    1 => cursor.saturating_sub(delta),
+                    _ => cursor.saturating_add(delta),
+                };
+                cursor = cursor.max(seq);
+                let s = u64::from(seq);
+                let want = if s == 0 {
+                    Err(ReplayError::Invalid)
+                } else if s > top {
+                    Ok(s)
+                } else if s + u64::from(size) <= top {
+                    Err(ReplayError::TooOld(s))
+                } else if seen.contains(&s) {
+                    Err(ReplayError::Duplicate(s))
+                } else {
+                    Ok(s)
+                };
+                proptest::prop_assert_eq!(w.check(seq), want);
+                if want.is_ok() {
+                    w.commit(s);
+                    seen.insert(s);
+                    top = top.max(s);
+                }
+            }
+        }
+    }
+
     #[test]
     fn non_esn_never_wraps() {
         let mut w = ReplayWindow::new(64, false);

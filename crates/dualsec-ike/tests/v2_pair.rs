@@ -715,3 +715,15 @@ fn ike_sa_rekeys_itself_at_soft_lifetime() {
             .all(|e| !matches!(e, Event::IkeDown { .. }))
     );
 }
+
+#[test]
+fn failing_tunnel_retries_with_growing_delay() {
+    let (a, mut b) = default_configs();
+    b.psk = Psk::new("wrong");
+    let mut p = Pair::new(30, a, b);
+    p.initiate(Side::A);
+    p.run_for(Duration::from_secs(200));
+    // Attempts at 0, 5, 15, 35, 75, 135, 195 s: the delay doubles from 5 s up to 60 s.
+    assert_eq!(p.failures(Side::A).len(), 7, "{:?}", p.failures(Side::A));
+    assert_eq!(p.a.tunnel_status(TUN), TunnelStatus::Down);
+}

@@ -26,7 +26,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use dualsec_crypto::HashAlg;
 use rand_core::CryptoRngCore;
@@ -38,6 +38,9 @@ use super::event::{ChildSaInfo, DownReason, Event, TunnelId};
 use super::ike_sa::{IkeSa, REINITIATE_DELAY, Request};
 use super::message::{Msg, Pl, encode_plain, notify};
 use super::wire::{ExchangeType, Flags, Header, HeaderView, IkeSpi, NON_ESP_MARKER, NotifyType};
+
+/// Longest wait between renegotiation attempts of a failing tunnel.
+pub const MAX_REINITIATE_DELAY: Duration = Duration::from_secs(60);
 
 /// A datagram to send.
 #[must_use]
@@ -117,6 +120,9 @@ struct Tunnel {
     /// The engine asked for it to be up: renegotiate after failures (R-TUN-5).
     wants_up: bool,
     reinitiate_at: Option<Instant>,
+    /// Negotiations that failed in a row: the renegotiation delay doubles with each, up to
+    /// [`MAX_REINITIATE_DELAY`], so a wrong PSK does not hammer the peer.
+    failures: u32,
     /// An IKE SA was established before: later ones do not send INITIAL_CONTACT.
     had_sa: bool,
 }
@@ -170,6 +176,7 @@ impl Endpoint {
                         cfg,
                         wants_up: false,
                         reinitiate_at: None,
+                        failures: 0,
                         had_sa: false,
                     },
                 );
@@ -608,6 +615,7 @@ impl Endpoint {
             if sa.is_established() {
                 if let Some(t) = self.tunnels.get_mut(&sa.tunnel) {
                     t.had_sa = true;
+                    t.failures = 0;
                 }
             }
         }
@@ -625,8 +633,12 @@ impl Endpoint {
                     .any(|o| o.tunnel == sa.tunnel && !o.is_closed());
                 if let Some(t) = self.tunnels.get_mut(&sa.tunnel) {
                     if t.wants_up && !alive && t.reinitiate_at.is_none() {
-                        debug!(tunnel = %sa.tunnel, "renegotiating in {REINITIATE_DELAY:?}");
-                        t.reinitiate_at = Some(now + REINITIATE_DELAY);
+                        let delay = REINITIATE_DELAY
+                            .saturating_mul(1 << t.failures.min(5))
+                            .min(MAX_REINITIATE_DELAY);
+                        t.failures = t.failures.saturating_add(1);
+                        debug!(tunnel = %sa.tunnel, "renegotiating in {delay:?}");
+                        t.reinitiate_at = now.checked_add(delay);
                     }
                 }
             }

@@ -194,12 +194,28 @@ impl Pair {
 
     /// Advances to the next delivery or timer; false when nothing is left to do.
     pub fn step(&mut self) -> bool {
+        self.step_until(None)
+    }
+
+    /// Like `step`, but never past `end`: when the next thing happens later, the clock stops at
+    /// `end` and false is returned.
+    fn step_until(&mut self, end: Option<Instant>) -> bool {
         self.collect();
         let next_pkt = self.in_flight.iter().map(|(at, seq, _)| (*at, *seq)).min();
         let next_timer = [self.a.poll_timeout(), self.b.poll_timeout()]
             .into_iter()
             .flatten()
             .min();
+        let next = [next_pkt.map(|(at, _)| at), next_timer]
+            .into_iter()
+            .flatten()
+            .min();
+        if let (Some(end), Some(next)) = (end, next) {
+            if next > end {
+                self.now = self.now.max(end);
+                return false;
+            }
+        }
         match (next_pkt, next_timer) {
             (Some((at, seq)), t) if t.is_none_or(|t| at <= t) => {
                 let _ = at;
@@ -241,17 +257,16 @@ impl Pair {
             if pred(self) {
                 return true;
             }
-            if self.now > end || !self.step() {
+            if self.now >= end || !self.step_until(Some(end)) {
                 return pred(self);
             }
         }
         panic!("livelock: too many steps");
     }
 
-    /// Runs for `d` of virtual time.
+    /// Runs for exactly `d` of virtual time (nothing scheduled later is executed).
     pub fn run_for(&mut self, d: Duration) {
-        let end = self.now + d;
-        self.run_until(d + Duration::from_secs(1), |p| p.now >= end);
+        self.run_until(d, |_| false);
     }
 
     pub fn elapsed(&self) -> Duration {

@@ -483,6 +483,17 @@ fn simultaneous_ike_rekey_settles_on_one_sa() {
     p.run_for(Duration::from_secs(30));
     assert_eq!(p.a.ike_sa_count(), 1);
     assert_eq!(p.b.ike_sa_count(), 1);
+    let last_spis = |ev: &[Event]| {
+        ev.iter()
+            .filter_map(|e| match e {
+                Event::IkeRekeyed { spi_i, spi_r, .. } => Some((*spi_i, *spi_r)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let (ra, rb) = (last_spis(&p.events_a), last_spis(&p.events_b));
+    assert!(!ra.is_empty(), "a rekey completed");
+    assert_eq!(ra, rb, "both ends moved to the same IKE SAs");
     assert_eq!(p.a.tunnel_status(TUN), TunnelStatus::Up);
     let (a, b) = (p.children(Side::A), p.children(Side::B));
     assert_children_match(&a[0], &b[0]);

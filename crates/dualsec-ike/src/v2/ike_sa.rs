@@ -2042,8 +2042,12 @@ impl IkeSa {
         if msg.has_notify(NotifyType::TEMPORARY_FAILURE)
             || msg.has_notify(NotifyType::NO_PROPOSAL_CHOSEN)
         {
-            // Collision or refusal: try again a little later (RFC 7296 §2.25).
-            let wait = Duration::from_secs(3 + u64::from(self.spi_i as u8 % 5));
+            // Collision or refusal: try again a little later (RFC 7296 §2.25). The two ends wait
+            // differently long, so simultaneous rekeys cannot collide again.
+            let wait = match self.role {
+                Role::Initiator => Duration::from_secs(2),
+                Role::Responder => Duration::from_secs(5),
+            };
             debug!(tunnel = %self.tunnel, "IKE rekey refused; retrying in {wait:?}");
             if !self.replaced {
                 self.timers.set_after(Timer::RekeyIke, now, wait);

@@ -60,6 +60,8 @@ pub struct DataPlaneConfig {
     pub offload: bool,
     /// Send runs of equal-sized ESP packets as one UDP GSO message (`UDP_SEGMENT`).
     pub udp_gso: bool,
+    /// Let the kernel coalesce received ESP datagrams (`UDP_GRO` on the NAT-T sockets).
+    pub udp_gro: bool,
 }
 
 impl DataPlaneConfig {
@@ -74,6 +76,7 @@ impl DataPlaneConfig {
             mtu: 1400,
             offload: true,
             udp_gso: true,
+            udp_gro: true,
         }
     }
 }
@@ -370,6 +373,13 @@ pub fn start(cfg: &DataPlaneConfig) -> Result<(ControlHandle, DataPlaneOutputs),
         offload: cfg.offload,
         udp_gso: cfg.udp_gso,
     };
+    if cfg.udp_gro {
+        for b in &sockets {
+            if b.local.port() == cfg.natt_port {
+                crate::sys::enable_udp_gro(b.socket.as_raw_fd())?;
+            }
+        }
+    }
     let in_sockets: Vec<(SocketAddr, Arc<UdpSocket>, bool)> = sockets
         .iter()
         .map(|b| (b.local, b.socket.clone(), b.local.port() == cfg.natt_port))
@@ -992,14 +1002,33 @@ impl InboundWorker {
     }
 
     fn handle(&mut self, batch: &mut Batch, si: usize, i: usize, now: Instant) {
-        let (local, _, natt) = &self.sockets[si];
-        let (local, natt) = (*local, *natt);
-        let remote = batch.peer(i);
         if batch.was_truncated(i) {
             inc(&self.counters.udp_malformed, 1);
             return;
         }
+        let remote = batch.peer(i);
+        let gro = batch.gro_size(i);
         let data = batch.received_mut(i);
+        match gro {
+            // UDP GRO coalesced several datagrams of `size` octets (the last may be shorter).
+            Some(size) if size > 0 && data.len() > size => {
+                for d in data.chunks_mut(size) {
+                    self.handle_datagram(si, remote, d, now);
+                }
+            }
+            _ => self.handle_datagram(si, remote, data, now),
+        }
+    }
+
+    fn handle_datagram(
+        &mut self,
+        si: usize,
+        remote: Option<SocketAddr>,
+        data: &mut [u8],
+        now: Instant,
+    ) {
+        let (local, _, natt) = &self.sockets[si];
+        let (local, natt) = (*local, *natt);
         let ike = |data: &[u8]| {
             if let Some(remote) = remote {
                 inc(&self.counters.ike_rx, 1);

@@ -158,6 +158,23 @@ impl AsRawFd for Waker {
     }
 }
 
+/// Turns on UDP GRO (Linux ≥ 5.0): the kernel may coalesce datagrams of one flow; each
+/// receive then reports the segment size in a `UDP_GRO` control message.
+pub fn enable_udp_gro(fd: RawFd) -> io::Result<()> {
+    let one: libc::c_int = 1;
+    // SAFETY: passes a pointer to a local int of the stated size.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_UDP,
+            libc::UDP_GRO,
+            (&one as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(|_| ())
+}
+
 /// Waits until one of `fds` is readable or `timeout_ms` passes; sets `readable[i]`.
 pub fn poll_readable(fds: &[RawFd], readable: &mut [bool], timeout_ms: i32) -> io::Result<()> {
     let mut pfds = [libc::pollfd {
@@ -271,6 +288,10 @@ pub struct Batch {
     ranges: Vec<(usize, usize)>,
     /// The datagram did not fit its slot (receive side, MSG_TRUNC).
     truncated: Vec<bool>,
+    /// Control buffers (receive side: the UDP_GRO segment size).
+    ctrl: Vec<[u64; 4]>,
+    /// Segment size of a GRO-coalesced receive, 0 if none.
+    gro: Vec<u16>,
 }
 
 impl std::fmt::Debug for Batch {
@@ -302,6 +323,8 @@ impl Batch {
             hdrs: vec![hdr; slots],
             ranges: vec![(0, 0); slots],
             truncated: vec![false; slots],
+            ctrl: vec![[0; 4]; slots],
+            gro: vec![0; slots],
         }
     }
 
@@ -319,6 +342,11 @@ impl Batch {
     pub fn received_mut(&mut self, i: usize) -> &mut [u8] {
         let len = self.lens[i].min(self.stride);
         &mut self.buf[i * self.stride..i * self.stride + len]
+    }
+
+    /// With UDP GRO: the size of the coalesced datagrams in slot `i` (the last may be shorter).
+    pub fn gro_size(&self, i: usize) -> Option<usize> {
+        (self.gro[i] != 0).then_some(usize::from(self.gro[i]))
     }
 
     /// Whether the datagram in slot `i` was longer than the slot and got cut.
@@ -345,8 +373,8 @@ impl Batch {
             h.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             h.msg_hdr.msg_iov = &mut self.iovs[i];
             h.msg_hdr.msg_iovlen = 1;
-            h.msg_hdr.msg_control = std::ptr::null_mut();
-            h.msg_hdr.msg_controllen = 0;
+            h.msg_hdr.msg_control = self.ctrl[i].as_mut_ptr().cast();
+            h.msg_hdr.msg_controllen = size_of::<[u64; 4]>() as _;
             h.msg_hdr.msg_flags = 0;
             h.msg_len = 0;
         }
@@ -367,6 +395,22 @@ impl Batch {
                 for i in 0..n {
                     self.lens[i] = self.hdrs[i].msg_len as usize;
                     self.truncated[i] = self.hdrs[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+                    self.gro[i] = 0;
+                    let h = &self.hdrs[i].msg_hdr;
+                    // SAFETY: the kernel filled msg_control/msg_controllen of this header; the
+                    // CMSG_* macros walk within that buffer.
+                    unsafe {
+                        let mut c = libc::CMSG_FIRSTHDR(h);
+                        while !c.is_null() {
+                            if (*c).cmsg_level == libc::SOL_UDP && (*c).cmsg_type == libc::UDP_GRO {
+                                let v = std::ptr::read_unaligned(
+                                    libc::CMSG_DATA(c).cast::<libc::c_int>(),
+                                );
+                                self.gro[i] = u16::try_from(v).unwrap_or(0);
+                            }
+                            c = libc::CMSG_NXTHDR(h, c);
+                        }
+                    }
                 }
                 Ok(n)
             }

@@ -244,7 +244,13 @@ fn two_data_planes_ping_through_esp_in_udp_and_drop_forgeries() {
         Duration::from_millis(50),
     )
     .unwrap();
-    assert_eq!(report.received, 3, "{report:?}");
+    assert_eq!(
+        report.received,
+        3,
+        "{report:?}\nA: {:?}\nB: {:?}",
+        a.ctl.counters(),
+        b.ctl.counters()
+    );
 
     // IKE goes out through the data plane's own socket: B receives it from 192.0.2.1:500.
     a.ctl

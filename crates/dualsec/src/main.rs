@@ -146,6 +146,13 @@ fn run_serve(m: &clap::ArgMatches) -> ExitCode {
                 .copied()
                 .unwrap_or(1000),
         ),
+        import_key: match (
+            m.get_one::<String>("access-key-id"),
+            m.get_one::<String>("access-key-secret"),
+        ) {
+            (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
+            _ => None,
+        },
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

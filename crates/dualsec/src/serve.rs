@@ -36,6 +36,8 @@ pub struct ServeOptions {
     pub region: String,
     /// How long an accepted change stays `updating` before the background tick completes it.
     pub completion_delay: Duration,
+    /// An operator-supplied access key to store (id, secret), e.g. for CI.
+    pub import_key: Option<(String, String)>,
 }
 
 /// Parses `zone-a=192.0.2.1`.
@@ -146,10 +148,25 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
             "dualsec: created the first access key; credentials written to {}",
             creds_path.display()
         );
-    } else {
+    } else if creds_path.exists() {
         println!(
             "dualsec: access keys exist; credentials file: {}",
             creds_path.display()
+        );
+    } else {
+        println!(
+            "dualsec: access keys exist but {} is missing; to add a known key, start serve with DUALSEC_ACCESS_KEY_ID and DUALSEC_ACCESS_KEY_SECRET set",
+            creds_path.display()
+        );
+    }
+
+    // After the bootstrap, so that a first start still writes the credentials file.
+    if let Some((id, secret)) = &opts.import_key {
+        control
+            .import_access_key(id, secret)
+            .map_err(|e| format!("importing the access key: {}", e.message()))?;
+        println!(
+            "dualsec: access key {id} (from DUALSEC_ACCESS_KEY_ID/DUALSEC_ACCESS_KEY_SECRET) is valid"
         );
     }
 

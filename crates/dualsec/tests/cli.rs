@@ -230,3 +230,33 @@ fn credentials_file_is_private() {
         "data directory must not be group/world accessible"
     );
 }
+
+#[test]
+fn serve_imports_an_operator_supplied_key() {
+    let (_tmp, dir) = common::data_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    // The key is given to `serve` through the environment (CI style).
+    let server = common::Server::start_with_env(
+        &dir,
+        &[],
+        &[
+            ("DUALSEC_ACCESS_KEY_ID", "ci-key-1"),
+            ("DUALSEC_ACCESS_KEY_SECRET", "ci-secret-1"),
+        ],
+    );
+    let c = common::Client {
+        endpoint: server.endpoint.clone(),
+        key_id: "ci-key-1".into(),
+        secret: "ci-secret-1".into(),
+    };
+    let r = c.call("DescribeVpnGateways", &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let bad = common::Client {
+        secret: "ci-secret-2".into(),
+        ..c
+    };
+    assert_eq!(
+        bad.call("DescribeVpnGateways", &[]).code(),
+        "SignatureDoesNotMatch"
+    );
+}

@@ -25,7 +25,18 @@ pub struct Server {
 impl Server {
     /// Starts the binary on `data_dir` with extra `serve` arguments and waits until it listens.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dualsec"))
+        Self::start_with_env(data_dir, extra, &[])
+    }
+
+    /// As [`Server::start`], with extra environment variables for `serve`.
+    pub fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dualsec"));
+        cmd.env_remove("DUALSEC_ACCESS_KEY_ID")
+            .env_remove("DUALSEC_ACCESS_KEY_SECRET");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
@@ -51,14 +62,16 @@ impl Server {
                 }
             }
         });
-        let endpoint = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(ep) => ep,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("dualsec serve did not start listening within 20 s");
-            }
+        // From here on the child belongs to a `Server`, so any panic below still kills it.
+        let mut server = Server {
+            child: Some(child),
+            endpoint: String::new(),
+            key_id: String::new(),
+            secret: String::new(),
         };
+        server.endpoint = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("dualsec serve did not start listening within 20 s");
         let creds =
             std::fs::read_to_string(data_dir.join("credentials")).expect("credentials file");
         let get = |k: &str| {
@@ -71,12 +84,9 @@ impl Server {
                 })
                 .unwrap_or_else(|| panic!("{k} missing from credentials"))
         };
-        Server {
-            key_id: get("access_key_id"),
-            secret: get("access_key_secret"),
-            endpoint,
-            child: Some(child),
-        }
+        server.key_id = get("access_key_id");
+        server.secret = get("access_key_secret");
+        server
     }
 
     /// SIGKILL (no graceful shutdown) and reap.

@@ -390,3 +390,73 @@ fn dead_strongswan_is_detected_by_dpd_r_tun_5() {
     );
     assert!(d.stdout().contains("PEER_DEAD"));
 }
+
+#[test]
+fn several_cidrs_per_side_with_strongswan_r_conn_2() {
+    let Some(lab) = lab() else { return };
+    let (ike, esp) = SUITES[0];
+    // charon routes each local selector from an address inside it.
+    lab._peer.addr("lo", "198.19.1.1/32").unwrap();
+    lab._peer.addr("lo", "198.19.2.1/32").unwrap();
+    let mut c = PskConnection::new(
+        PEER,
+        OURS,
+        "198.19.1.0/24,198.19.2.0/24",
+        "198.18.1.0/24,198.18.2.0/24",
+    );
+    c.ike_proposals = ike.into();
+    c.esp_proposals = esp.into();
+    c.psk = PSK.into();
+    lab.charon.load(&c.render()).unwrap();
+    for initiate in [true, false] {
+        let d = lab
+            .ours
+            .spawn(
+                if initiate { "driver-i" } else { "driver-r" },
+                driver().to_str().unwrap(),
+                [
+                    "--local",
+                    OURS,
+                    "--remote",
+                    PEER,
+                    "--psk",
+                    PSK,
+                    "--ike",
+                    ike,
+                    "--esp",
+                    esp,
+                    "--local-ts",
+                    "198.18.1.0/24,198.18.2.0/24",
+                    "--remote-ts",
+                    "198.19.0.0/16",
+                    "--seconds",
+                    "20",
+                ]
+                .into_iter()
+                .chain(initiate.then_some("--initiate")),
+            )
+            .unwrap();
+        if !initiate {
+            std::thread::sleep(Duration::from_millis(300));
+            lab.charon.initiate_child("net", T).unwrap();
+        }
+        let line = wait_line(&d, "CHILD_ESTABLISHED");
+        // Our 198.19.0.0/16 is narrowed to strongSwan's two /24s.
+        assert!(
+            line.contains("start_addr: 198.19.1.0, end_addr: 198.19.1.255"),
+            "{line}"
+        );
+        assert!(
+            line.contains("start_addr: 198.19.2.0, end_addr: 198.19.2.255"),
+            "{line}"
+        );
+        let (_, child) = lab.charon.wait_child_installed("net", T).unwrap();
+        assert_eq!(child.local_ts.len(), 2, "{child:?}");
+        assert_eq!(child.remote_ts.len(), 2, "{child:?}");
+        // strongSwan deletes the IKE SA; we follow (RFC 7296 §1.4.1).
+        lab.charon.terminate_ike("site").unwrap();
+        let down = wait_line(&d, "IKE_DOWN");
+        assert!(down.contains("PeerDelete"), "{down}");
+        assert!(d.stdout().contains("CHILD_DELETED"));
+    }
+}

@@ -738,3 +738,27 @@ fn failing_tunnel_retries_with_growing_delay() {
     assert_eq!(p.failures(Side::A).len(), 7, "{:?}", p.failures(Side::A));
     assert_eq!(p.a.tunnel_status(TUN), TunnelStatus::Down);
 }
+
+#[test]
+fn fqdn_and_ipv6_identities_authenticate_r_tun_3() {
+    use dualsec_ike::v2::Identity;
+    let (mut a, mut b) = default_configs();
+    a.local_id = Identity::Fqdn("vpc-gw.example.com".into());
+    b.remote_id = Identity::Fqdn("vpc-gw.example.com".into());
+    b.local_id = Identity::Ipv6("2001:db8::2".parse().unwrap());
+    a.remote_id = Identity::Ipv6("2001:db8::2".parse().unwrap());
+    let mut p = Pair::new(31, a, b);
+    establish(&mut p);
+    // The peer's FQDN must match exactly.
+    let (mut a, mut b) = default_configs();
+    a.local_id = Identity::Fqdn("vpc-gw.example.com".into());
+    b.remote_id = Identity::Fqdn("VPC-gw.example.com".into());
+    let mut p = Pair::new(32, a, b);
+    p.initiate(Side::A);
+    p.run_until(Duration::from_secs(10), |p| !p.failures(Side::B).is_empty());
+    assert!(
+        p.failures(Side::B)[0].contains("peer ID vpc-gw.example.com, expected VPC-gw.example.com"),
+        "{:?}",
+        p.failures(Side::B)
+    );
+}

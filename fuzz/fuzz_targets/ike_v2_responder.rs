@@ -17,8 +17,18 @@ fuzz_target!(|data: &[u8]| {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let local_ip = "192.0.2.1".parse().unwrap();
     let remote_ip = "203.0.113.2".parse().unwrap();
-    let mut ep = Endpoint::new(EndpointConfig { cookie_threshold: 1, half_open_limit: 8, ..EndpointConfig::default() }, &mut rng);
-    ep.add_tunnel(TunnelId(1), TunnelConfig::new(local_ip, remote_ip, Psk::new("fuzz")));
+    let mut ep = Endpoint::new(
+        EndpointConfig {
+            cookie_threshold: 1,
+            half_open_limit: 8,
+            ..EndpointConfig::default()
+        },
+        &mut rng,
+    );
+    ep.add_tunnel(
+        TunnelId(1),
+        TunnelConfig::new(local_ip, remote_ip, Psk::new("fuzz")),
+    );
     let mut now = Instant::now();
     let mut rest = data;
     while let [flags, hi, lo, tail @ ..] = rest {
@@ -30,7 +40,13 @@ fuzz_target!(|data: &[u8]| {
             ep.handle_timeout(now, &mut rng);
         }
         let port = if flags & 1 != 0 { 4500 } else { 500 };
-        ep.handle_datagram(now, SocketAddr::new(local_ip, port), SocketAddr::new(remote_ip, 500), dgram, &mut rng);
+        ep.handle_datagram(
+            now,
+            SocketAddr::new(local_ip, port),
+            SocketAddr::new(remote_ip, 500),
+            dgram,
+            &mut rng,
+        );
         while ep.poll_transmit().is_some() {}
         while ep.poll_event().is_some() {}
     }

@@ -460,3 +460,51 @@ fn several_cidrs_per_side_with_strongswan_r_conn_2() {
         assert!(d.stdout().contains("CHILD_DELETED"));
     }
 }
+
+#[test]
+fn restarted_strongswan_with_initial_contact_replaces_our_stale_sa() {
+    let Some(lab) = lab() else { return };
+    let (ike, esp) = SUITES[0];
+    let conf = peer_conn(ike, esp, PSK).render();
+    lab.charon.load(&conf).unwrap();
+    let d = run_driver(&lab, "driver", ike, esp, true);
+    let first = wait_line(&d, "CHILD_ESTABLISHED");
+    let Lab {
+        ours,
+        charon,
+        _peer: peer,
+    } = lab;
+    // strongSwan crashes and comes back without state, then initiates (INITIAL_CONTACT).
+    drop(charon);
+    let charon = Charon::start(&peer, &CharonOptions::default()).unwrap();
+    charon.load(&conf).unwrap();
+    charon.initiate_child("net", T).unwrap();
+    let mut lines = Vec::new();
+    let ok = wait_until("a second CHILD SA and the stale IKE SA gone", T, || {
+        lines = d.stdout().lines().map(str::to_owned).collect();
+        lines
+            .iter()
+            .filter(|l| l.starts_with("CHILD_ESTABLISHED"))
+            .count()
+            == 2
+            && lines.iter().any(|l| l.starts_with("IKE_DOWN"))
+    });
+    assert!(ok.is_ok(), "{lines:#?}");
+    let deleted = lines
+        .iter()
+        .find(|l| l.starts_with("CHILD_DELETED"))
+        .unwrap();
+    assert_eq!(
+        field(deleted, "spi_in"),
+        field(&first, "spi_in"),
+        "the stale CHILD SA is removed"
+    );
+    let (_, child) = charon.wait_child_installed("net", T).unwrap();
+    let second = lines
+        .iter()
+        .filter(|l| l.starts_with("CHILD_ESTABLISHED"))
+        .nth(1)
+        .unwrap();
+    assert_eq!(child.spi_in, field(second, "spi_out"));
+    drop(ours);
+}

@@ -252,16 +252,34 @@ async fn handle(
         .collect();
     let mut params = Params::from_pairs(all_pairs.iter().cloned())?;
 
-    // 2. Action and version.
-    let action_name = match header_str(headers, "x-acs-action") {
-        Some(a) => a.trim().to_owned(),
-        None => params
-            .string("Action")
-            .ok_or_else(|| ApiError::missing_parameter("Action"))?,
+    // 2. Action and version. A V2 signature covers the `Action`/`Version` parameters but not the
+    // x-acs-* headers, so for V2 the signed parameters decide and a differing header is refused.
+    let v2_signed = params.str("Signature").is_some()
+        && !header_str(headers, "authorization")
+            .is_some_and(|a| a.starts_with(signature::V3_ALGORITHM));
+    let header_action = header_str(headers, "x-acs-action").map(|a| a.trim().to_owned());
+    let param_action = params.string("Action");
+    let action_name = if v2_signed {
+        let a = param_action.ok_or_else(|| ApiError::missing_parameter("Action"))?;
+        if header_action.as_ref().is_some_and(|h| *h != a) {
+            return Err(ApiError::invalid_parameter(
+                "x-acs-action",
+                "it differs from the signed Action parameter",
+            ));
+        }
+        a
+    } else {
+        header_action
+            .or(param_action)
+            .ok_or_else(|| ApiError::missing_parameter("Action"))?
     };
-    let version = header_str(headers, "x-acs-version")
-        .map(str::to_owned)
-        .or_else(|| params.string("Version"));
+    let version = if v2_signed {
+        params.string("Version")
+    } else {
+        header_str(headers, "x-acs-version")
+            .map(str::to_owned)
+            .or_else(|| params.string("Version"))
+    };
     match version.as_deref() {
         Some(API_VERSION) => {}
         Some(other) => return Err(ApiError::invalid_version(other)),

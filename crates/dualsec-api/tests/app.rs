@@ -726,3 +726,49 @@ async fn route_entries_create_describe_publish_modify_delete() {
         .await;
     assert_eq!(l.body["TotalCount"], 0, "{}", l.body);
 }
+
+#[tokio::test]
+async fn v2_action_header_cannot_override_the_signed_action() {
+    // V2 signs the parameters, not the x-acs-* headers: a header naming another action is refused.
+    let h = harness();
+    let mut params: Vec<(String, String)> = [
+        ("Action", "DescribeVpnGateways"),
+        ("Format", "JSON"),
+        ("Version", "2016-04-28"),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("SignatureNonce", "hdr-nonce-1"),
+        ("RegionId", "local"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    params.push(("AccessKeyId".into(), h.key.id.clone()));
+    params.push((
+        "Timestamp".into(),
+        dualsec_api::signature::format_acs_date(time::OffsetDateTime::now_utc()),
+    ));
+    let sig = dualsec_api::signature::v2_signature("POST", &params, &h.key.secret);
+    params.push(("Signature".into(), sig));
+    let q: String = params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                dualsec_api::signature::rfc3986(k),
+                dualsec_api::signature::rfc3986(v)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let req = Request::builder()
+        .method("POST")
+        .uri(format!("/?{q}"))
+        .header("x-acs-action", "DeleteVpnGateway")
+        .body(Body::empty())
+        .unwrap();
+    let r = h.send(req).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["Code"], "InvalidParameter");
+    assert!(r.body["Message"].as_str().unwrap().contains("x-acs-action"));
+}

@@ -25,4 +25,4 @@ pub mod server;
 pub mod signature;
 
 pub use error::ApiError;
-pub use server::{API_VERSION, AppState, AuthMode, app};
+pub use server::{API_VERSION, AppState, app};

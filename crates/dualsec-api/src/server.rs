@@ -58,17 +58,6 @@ const HIDDEN_COMMON: [&str; 4] = [
     "ResourceOwnerId",
 ];
 
-/// How requests are authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMode {
-    /// Production: every request must carry a valid V3 or V2 signature.
-    Verify,
-    /// Tests only: signatures are not required (a present one is still checked). Never selectable
-    /// from the command line.
-    #[doc(hidden)]
-    InsecureNoAuthForTests,
-}
-
 /// Where the server reads time from (tests inject a fixed clock).
 pub type Clock = Arc<dyn Fn() -> time::OffsetDateTime + Send + Sync>;
 
@@ -76,7 +65,6 @@ pub type Clock = Arc<dyn Fn() -> time::OffsetDateTime + Send + Sync>;
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) control: Arc<dualsec_control::Control>,
-    auth: AuthMode,
     clock: Clock,
     nonces: Arc<Mutex<HashMap<(String, String), time::OffsetDateTime>>>,
 }
@@ -84,27 +72,20 @@ pub struct AppState {
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
-            .field("auth", &self.auth)
+            .field("control", &self.control)
             .finish_non_exhaustive()
     }
 }
 
 impl AppState {
-    /// Production state: signatures verified, system clock.
+    /// Every request must carry a valid V3 or V2 signature (there is no unauthenticated mode);
+    /// system clock.
     pub fn new(control: Arc<dualsec_control::Control>) -> Self {
         Self {
             control,
-            auth: AuthMode::Verify,
             clock: Arc::new(time::OffsetDateTime::now_utc),
             nonces: Arc::new(Mutex::new(HashMap::new())),
         }
-    }
-
-    /// Replaces the authentication mode (tests).
-    #[doc(hidden)]
-    pub fn with_auth(mut self, auth: AuthMode) -> Self {
-        self.auth = auth;
-        self
     }
 
     /// Replaces the clock (tests).
@@ -383,9 +364,6 @@ async fn authenticate(
             )
         }
         (None, None) => {
-            if state.auth == AuthMode::InsecureNoAuthForTests {
-                return Ok(());
-            }
             return Err(ApiError::incomplete_signature(
                 "the request is not signed (expected an ACS3-HMAC-SHA256 Authorization header or a V2 Signature parameter)",
             ));

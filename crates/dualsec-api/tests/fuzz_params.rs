@@ -2,15 +2,14 @@
 //! `A.N.B.C` ones with odd indexes), random values, split between query and form body — the API
 //! answers with a provider-shaped response and never a 5xx or a panic.
 //!
-//! The signature check is bypassed with the test-only `AuthMode::InsecureNoAuthForTests` so the
-//! random input reaches the actions (signatures have their own tests).
+//! Every request is signed properly (V3, as the SDK does), so the random input goes through the
+//! whole path — decoding, authentication, dispatch, the action — exactly as a client's would.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a failure is a test failure
 
 mod common;
 
 use axum::body::Body;
 use axum::http::Request;
-use dualsec_api::AuthMode;
 use dualsec_api::actions::ACTIONS;
 use dualsec_api::signature::rfc3986;
 use proptest::prelude::*;
@@ -152,7 +151,7 @@ fn random_parameter_maps_never_produce_a_5xx() {
             .to_owned();
         vec![gw, cgw, vco_id, tun]
     });
-    let state = h.state.clone().with_auth(AuthMode::InsecureNoAuthForTests);
+    let nonce = std::sync::atomic::AtomicU64::new(0);
     let mut names: Vec<String> = ACTIONS.iter().map(|a| a.name.to_owned()).collect();
     names.extend(["", "Describe", "createvpngateway", "CreateVpnGateway "].map(str::to_owned));
 
@@ -192,15 +191,24 @@ fn random_parameter_maps_never_produce_a_5xx() {
         let (q, b): (Vec<_>, Vec<_>) = pairs.iter().cloned().enumerate().partition(|(i, _)| split >> (i % 64) & 1 == 0);
         let q: Vec<(String, String)> = q.into_iter().map(|(_, p)| p).collect();
         let b: Vec<(String, String)> = b.into_iter().map(|(_, p)| p).collect();
-        let req = Request::builder()
-            .method(if get { "GET" } else { "POST" })
-            .uri(format!("/?{}", encode(&q)))
-            .header("x-acs-action", action.as_str())
-            .header("x-acs-version", "2016-04-28")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(encode(&b)))
-            .unwrap();
-        let r = rt.block_on(common::send_to(&state, req));
+        let method = if get { "GET" } else { "POST" };
+        let body = encode(&b);
+        let n = nonce.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let headers = vec![
+            ("host".to_owned(), "localhost".to_owned()),
+            ("x-acs-version".to_owned(), "2016-04-28".to_owned()),
+            ("x-acs-action".to_owned(), action.clone()),
+            ("x-acs-date".to_owned(), dualsec_api::signature::format_acs_date(time::OffsetDateTime::now_utc())),
+            ("x-acs-signature-nonce".to_owned(), format!("fuzz-{n}")),
+            ("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned()),
+        ];
+        let signed = dualsec_api::signature::sign_v3_request(method, "/", &q, headers, body.as_bytes(), &h.key.id, &h.key.secret).unwrap();
+        let mut req = Request::builder().method(method).uri(format!("/?{}", encode(&q)));
+        for (k, v) in &signed {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let req = req.body(Body::from(body)).unwrap();
+        let r = rt.block_on(h.send(req));
         h.settle();
         let code = if r.status.as_u16() == 200 { "OK".to_owned() } else { r.body["Code"].as_str().unwrap_or("?").to_owned() };
         *tally.lock().unwrap().entry(code).or_default() += 1;
@@ -218,4 +226,11 @@ fn random_parameter_maps_never_produce_a_5xx() {
         "too few requests succeeded: {tally:?}"
     );
     assert!(tally.len() >= 8, "too few distinct outcomes: {tally:?}");
+    // Signer and verifier agree on arbitrary keys and values (Unicode, `+`, `%`, `~`, spaces …).
+    for refused in ["SignatureDoesNotMatch", "IncompleteSignature"] {
+        assert!(
+            !tally.contains_key(refused),
+            "a properly signed request was refused: {tally:?}"
+        );
+    }
 }

@@ -305,6 +305,45 @@ mod tests {
     }
 
     #[test]
+    fn tso_over_ipv6_segments_rfc8200_s8_1() {
+        let payload: Vec<u8> = (0..3000u32).map(|i| (i * 3) as u8).collect();
+        let mut p = vec![0u8; 40 + 20 + payload.len()];
+        p[0] = 0x60;
+        p[4..6].copy_from_slice(&((20 + payload.len()) as u16).to_be_bytes());
+        p[6] = 6;
+        p[7] = 64;
+        p[8..24].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        p[24..40].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        p[40 + 12] = 5 << 4;
+        p[40 + 13] = 0x18;
+        p[60..].copy_from_slice(&payload);
+        let vh = VnetHdr {
+            flags: NEEDS_CSUM,
+            gso_type: GSO_TCPV6,
+            gso_size: 1200,
+            csum_start: 40,
+            csum_offset: 16,
+        };
+        let s = Segmenter::new(&vh, &mut p).unwrap().unwrap();
+        assert_eq!(s.count(), 3);
+        let mut joined = Vec::new();
+        for i in 0..3 {
+            let mut dst = vec![0u8; s.max_segment_len()];
+            let n = s.write_segment(&p, i, &mut dst);
+            let seg = &dst[..n];
+            assert_eq!(usize::from(u16::from_be_bytes([seg[4], seg[5]])), n - 40);
+            let pseudo = csum_fold(&seg[8..40], 6 + (n - 40) as u64);
+            assert_eq!(
+                csum_fold(&seg[40..], u64::from(pseudo)),
+                0xffff,
+                "segment {i}"
+            );
+            joined.extend_from_slice(&seg[60..]);
+        }
+        assert_eq!(joined, payload);
+    }
+
+    #[test]
     fn inconsistent_headers_are_refused() {
         let mut p = tcp4(b"x", 0x10);
         let vh = VnetHdr {

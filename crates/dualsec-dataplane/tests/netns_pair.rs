@@ -51,10 +51,11 @@ fn sa(dir: Direction, spi: u32, local: &str, remote: &str, key: u8) -> SaParams 
     }
 }
 
+/// Fields drop in order: the workers stop before the namespace goes.
 struct Gateway {
-    ns: Netns,
     ctl: ControlHandle,
     out: DataPlaneOutputs,
+    ns: Netns,
 }
 
 /// Starts a data plane inside `ns` with TUN `tun` addressed `tun_ip`, routing `remote_net` into it.
@@ -66,7 +67,7 @@ fn gateway(ns: Netns, public: &str, tun: &str, tun_ip: &str, remote_net: &str) -
     ns.ip(&["addr", "add", tun_ip, "dev", tun]).unwrap();
     ns.ip(&["link", "set", tun, "mtu", "1400", "up"]).unwrap();
     ns.ip(&["route", "add", remote_net, "dev", tun]).unwrap();
-    Gateway { ns, ctl, out }
+    Gateway { ctl, out, ns }
 }
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {

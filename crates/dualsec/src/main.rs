@@ -1,7 +1,7 @@
 //! `dualsec`: the gateway binary.
 //!
 //! - `dualsec serve --data-dir DIR --listen ADDR [--public-ip ZONE=IP …]` runs the gateway's API
-//!   (and, later, the engine).
+//!   and the engine (`--tun NAME`, default `dsec0`; `--no-engine` for the API alone).
 //! - every other subcommand is a client: one signed API call (ACS3-HMAC-SHA256) per command, e.g.
 //!   `dualsec vpn-gateway create --vpc-id vpc-1 --bandwidth 10`, `dualsec connection describe vco-…`,
 //!   `dualsec peer-config vco-… --format json`, `dualsec call DescribeVpnGateways`.
@@ -87,6 +87,18 @@ fn command() -> Command {
                         .default_value("1000")
                         .value_parser(value_parser!(u64))
                         .help("How long an accepted connection change stays `updating`"),
+                )
+                .arg(
+                    Arg::new("tun")
+                        .long("tun")
+                        .default_value("dsec0")
+                        .help("VPC-side TUN device the engine creates; route VPC-bound traffic from the VPC into it"),
+                )
+                .arg(
+                    Arg::new("no-engine")
+                        .long("no-engine")
+                        .action(ArgAction::SetTrue)
+                        .help("Serve the API only: no tunnels, no data plane"),
                 ),
         )
         .subcommands(cli::client_commands())
@@ -152,6 +164,11 @@ fn run_serve(m: &clap::ArgMatches) -> ExitCode {
         ) {
             (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
             _ => None,
+        },
+        engine_tun: if m.get_flag("no-engine") {
+            None
+        } else {
+            m.get_one::<String>("tun").cloned()
         },
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()

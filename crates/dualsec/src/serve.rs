@@ -2,7 +2,7 @@
 //! background completion of accepted changes.
 
 use std::io::Write as _;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +38,9 @@ pub struct ServeOptions {
     pub completion_delay: Duration,
     /// An operator-supplied access key to store (id, secret), e.g. for CI.
     pub import_key: Option<(String, String)>,
+    /// Run the engine (tunnels, data plane) with this VPC-side TUN device name; `None` serves
+    /// the API alone (`--no-engine`).
+    pub engine_tun: Option<String>,
 }
 
 /// Parses `zone-a=192.0.2.1`.
@@ -171,6 +174,12 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     }
 
     let background = tokio::spawn(complete_accepted_changes(control.clone()));
+    // The engine runs on its own thread; the API keeps serving when its data plane cannot start
+    // (it then reports why as every tunnel's last error).
+    let engine = opts
+        .engine_tun
+        .as_ref()
+        .map(|tun| start_engine(control.clone(), &pool, tun));
 
     println!(
         "dualsec: API listening on {endpoint} (region {})",
@@ -181,7 +190,44 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal())
         .await;
     background.abort();
+    if let Some(engine) = engine {
+        // Deletes every tunnel (IKE DELETE to each peer) and removes kernel routes.
+        let _ = tokio::task::spawn_blocking(move || engine.stop()).await;
+    }
     served.map_err(|e| format!("server error: {e}"))
+}
+
+/// Starts the engine on the pool's public IPs that are configured on this host. When none is,
+/// it gets all of them so that its data plane fails to bind and says so.
+fn start_engine(
+    control: Arc<Control>,
+    pool: &[(ZoneId, Ipv4Addr)],
+    tun: &str,
+) -> dualsec_engine::Engine {
+    let all: Vec<IpAddr> = pool.iter().map(|(_, ip)| IpAddr::V4(*ip)).collect();
+    // Binding an ephemeral port succeeds only for an address of a local interface.
+    let local: Vec<IpAddr> = all
+        .iter()
+        .copied()
+        .filter(|ip| std::net::UdpSocket::bind(SocketAddr::new(*ip, 0)).is_ok())
+        .collect();
+    for ip in all.iter().filter(|ip| !local.contains(ip)) {
+        eprintln!(
+            "dualsec: warning: public IP {ip} is not configured on this host; its tunnels do not run here"
+        );
+    }
+    let node_ips = if local.is_empty() { all } else { local };
+    let engine = dualsec_engine::Engine::start(
+        control,
+        dualsec_engine::EngineConfig::new(node_ips.clone(), tun),
+    );
+    match engine.degraded() {
+        None => println!(
+            "dualsec: engine running: IKE/ESP on {node_ips:?} UDP 500/4500, VPC side on {tun}"
+        ),
+        Some(why) => eprintln!("dualsec: warning: engine degraded: {why}"),
+    }
+    engine
 }
 
 /// The seam where the engine takes over (issue 3 leaves the engine empty): until

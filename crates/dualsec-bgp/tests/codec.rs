@@ -778,3 +778,34 @@ fn open_that_does_not_fit_is_refused_by_the_encoder() {
     let b = open(many.clone()).encode(Codec::FOUR_OCTET).unwrap();
     assert_eq!(wire::decode(&b, Codec::FOUR_OCTET).unwrap(), open(many));
 }
+
+/// Found by the `bgp_decode` fuzz target: unknown attributes out of type order must decode to the
+/// canonical (sorted) order so that decode → encode → decode is stable.
+#[test]
+fn fuzz_regression_unknown_attributes_round_trip_in_type_order() {
+    let b = hex(
+        "ffffffffffffffffffffffffffffffff004b0200000029ff740000c700040000002ff90c000030000009ff00000001\
+         00000000000036000000000020360000050200000000001dff0061ffffffff000000",
+    );
+    // The fuzz input is one 75-octet message followed by a truncated one.
+    let n = wire::frame_len(&b).unwrap().unwrap();
+    assert_eq!(n, 75);
+    let b = &b[..n];
+    let mut decoded = 0;
+    for codec in [Codec::FOUR_OCTET, Codec::TWO_OCTET] {
+        let Ok(Message::Update(mut u)) = wire::decode(b, codec) else {
+            continue;
+        };
+        decoded += 1;
+        let types: Vec<u8> = u.attributes.unknown.iter().map(|a| a.type_code.0).collect();
+        assert!(types.windows(2).all(|w| w[0] < w[1]), "{types:?}");
+        u.errors.clear();
+        let again = Message::Update(u.clone()).encode(codec).unwrap();
+        let Message::Update(mut back) = wire::decode(&again, codec).unwrap() else {
+            panic!()
+        };
+        back.errors.clear();
+        assert_eq!(back, u);
+    }
+    assert!(decoded > 0);
+}

@@ -280,7 +280,7 @@ pub struct PathAttributes {
     pub as4_path: Option<AsPath>,
     /// AS4_AGGREGATOR (RFC 6793).
     pub as4_aggregator: Option<(Asn, Ipv4Addr)>,
-    /// Unrecognized optional transitive attributes, in order.
+    /// Unrecognized optional transitive attributes, by type code.
     pub unknown: Vec<RawAttribute>,
 }
 
@@ -547,6 +547,9 @@ fn decode_attributes(
             }
         }
     }
+    // Canonical order (the order encode() writes), so a decoded UPDATE re-encodes and decodes to
+    // the same value; type codes are unique here because repeats were discarded above.
+    out.unknown.sort_by_key(|u| u.type_code);
     Ok(out)
 }
 

@@ -7,7 +7,7 @@
 //! - **input**: [`Endpoint::handle_datagram`] for every UDP datagram received on the IKE port or
 //!   the NAT-T port, [`Endpoint::handle_timeout`] when the instant from `poll_timeout` is reached;
 //! - **commands**: [`Endpoint::initiate`], [`Endpoint::rekey_child`], [`Endpoint::rekey_ike`],
-//!   [`Endpoint::delete`], [`Endpoint::send_dpd`];
+//!   [`Endpoint::delete`], [`Endpoint::send_dpd`], [`Endpoint::probe`];
 //! - **output**: after any input or command, drain [`Endpoint::poll_transmit`] (send each
 //!   datagram from `local` to `remote`), then [`Endpoint::poll_event`], then read
 //!   [`Endpoint::poll_timeout`] and wake up then;
@@ -307,6 +307,34 @@ impl Endpoint {
         rng: &mut dyn CryptoRngCore,
     ) -> Result<(), Error> {
         self.command(now, id, Request::Dpd, rng)
+    }
+
+    /// Sends a fast liveness probe through the tunnel's current IKE SA (issue 6): an empty
+    /// INFORMATIONAL request, or a retransmission of the request already outstanding (the
+    /// message-id window is one). Any answer emits [`Event::ProbeAnswered`]. Probing as often as
+    /// every 200 ms leaves DPD (R-TUN-5) and rekeying unchanged: a probe answered refreshes
+    /// liveness like any authenticated message, and a queued rekey or DELETE goes first.
+    pub fn probe(
+        &mut self,
+        now: Instant,
+        id: TunnelId,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        let spi = self
+            .sas
+            .iter()
+            .filter(|(_, sa)| sa.tunnel == id && sa.accepts_probe())
+            .min_by_key(|(_, sa)| sa.established_at)
+            .map(|(s, _)| *s)
+            .ok_or(Error::ApiMisuse("tunnel has no established IKE SA"))?;
+        let mut out = std::mem::take(&mut self.out);
+        let res = match self.sas.get_mut(&spi) {
+            Some(sa) => sa.probe(now, &mut out, rng),
+            None => Err(Error::ApiMisuse("tunnel has no established IKE SA")),
+        };
+        self.out = out;
+        self.after(now, rng);
+        res
     }
 
     /// Deletes the tunnel's IKE SAs (DELETE sent) and stops renegotiating.

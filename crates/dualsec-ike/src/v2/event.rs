@@ -160,6 +160,12 @@ pub enum Event {
         /// The tunnel.
         tunnel: TunnelId,
     },
+    /// The peer answered a fast liveness probe sent with `Endpoint::probe` (issue 6): the
+    /// tunnel's path and the peer's IKE SA work now.
+    ProbeAnswered {
+        /// The tunnel.
+        tunnel: TunnelId,
+    },
     /// A negotiation failed; `error` is the explained last error for the tunnel (R-DIAG-1).
     NegotiationFailed {
         /// The tunnel.

@@ -231,6 +231,8 @@ pub(crate) struct IkeSa {
     close_after_reply: bool,
     /// When it was created (the endpoint prefers the oldest of duplicate SAs).
     pub established_at: Instant,
+    /// A fast liveness probe (issue 6) waits for the answer to our outstanding request.
+    probe_waiting: bool,
 }
 
 fn random_bytes(rng: &mut dyn CryptoRngCore, n: usize) -> Vec<u8> {
@@ -299,6 +301,7 @@ impl IkeSa {
             proposal: None,
             close_after_reply: false,
             established_at: now,
+            probe_waiting: false,
         }
     }
 
@@ -325,6 +328,44 @@ impl IkeSa {
 
     pub fn uses_natt(&self) -> bool {
         self.natt
+    }
+
+    /// Established and not being replaced by a rekeyed IKE SA: the SA to probe.
+    pub fn accepts_probe(&self) -> bool {
+        self.is_established() && !self.replaced
+    }
+
+    /// Fast liveness probe (issue 6, on top of DPD R-TUN-5): an empty INFORMATIONAL request
+    /// (RFC 7296 §1.4). The message-id window is one, so while any request of ours is outstanding
+    /// the probe resends that request instead (RFC 7296 §2.1: the peer answers a retransmission
+    /// with its cached response). Whichever copy is answered, the answer emits
+    /// [`Event::ProbeAnswered`]. A probe does not arm the DPD timeout; only the regular
+    /// retransmission timer does, so frequent probes never shorten the DPD decision.
+    pub fn probe(
+        &mut self,
+        now: Instant,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        if !self.accepts_probe() {
+            return Err(Error::ApiMisuse("probe needs an established IKE SA"));
+        }
+        self.probe_waiting = true;
+        self.pump_with_rng(now, out, rng);
+        if let Some(o) = &self.outstanding {
+            trace!(tunnel = %self.tunnel, msg_id = o.msg_id, "probe: resending the outstanding request");
+            let bytes = o.bytes.clone();
+            self.transmit(bytes, out);
+            return Ok(());
+        }
+        self.send_request(
+            now,
+            ExchangeType::INFORMATIONAL,
+            &[],
+            Pending::Dpd,
+            out,
+            rng,
+        )
     }
 
     // ---------------------------------------------------------------- initiator: IKE_SA_INIT
@@ -1878,6 +1919,11 @@ impl IkeSa {
             return Ok(());
         };
         self.timers.stop(Timer::Retransmit);
+        if std::mem::take(&mut self.probe_waiting) {
+            out.events.push_back(Event::ProbeAnswered {
+                tunnel: self.tunnel,
+            });
+        }
         match o.pending {
             Pending::Dpd => debug!(tunnel = %self.tunnel, "peer answered the liveness check"),
             Pending::DeleteIke => {
@@ -2276,6 +2322,7 @@ impl IkeSa {
         self.state = State::Closed;
         self.timers.clear();
         self.outstanding = None;
+        self.probe_waiting = false;
         self.queued.clear();
         if was_up && !self.replaced {
             info!(tunnel = %self.tunnel, ?reason, "IKE SA down");

@@ -142,6 +142,17 @@ impl Pair {
         self.collect();
     }
 
+    /// Fast liveness probe (issue 6); returns the endpoint's answer.
+    pub fn probe(&mut self, side: Side) -> Result<(), dualsec_ike::v2::Error> {
+        let now = self.now;
+        let r = match side {
+            Side::A => self.a.probe(now, TUN, &mut self.rng_a),
+            Side::B => self.b.probe(now, TUN, &mut self.rng_b),
+        };
+        self.collect();
+        r
+    }
+
     pub fn delete(&mut self, side: Side) {
         let now = self.now;
         match side {

@@ -21,6 +21,7 @@ pub mod actions;
 pub mod error;
 pub mod openapi;
 pub mod params;
+pub mod peer_config;
 pub mod server;
 pub mod signature;
 

@@ -317,7 +317,7 @@ pub fn client_commands() -> Vec<Command> {
                     .long("format")
                     .value_parser(["json", "swanctl"])
                     .default_value("json")
-                    .help("json: the provider's VpnConnectionConfig; swanctl: not available yet"),
+                    .help("json: the provider's VpnConnectionConfig; swanctl: a complete strongSwan swanctl.conf for the customer gateway (both tunnels)"),
             ),
     );
     out.push(
@@ -367,8 +367,8 @@ pub fn invocation(name: &str, m: &ArgMatches) -> Result<Option<Invocation>, Stri
             .get_one::<String>("format")
             .map(String::as_str)
             .unwrap_or("json");
-        if format != "json" {
-            return Err("--format swanctl is not available yet; use --format json".to_owned());
+        if format != "json" && format != "swanctl" {
+            return Err(format!("--format {format}: expected json or swanctl"));
         }
         let mut params = BTreeMap::new();
         params.insert(

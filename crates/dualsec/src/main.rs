@@ -244,6 +244,11 @@ fn run_client(name: &str, sub: &clap::ArgMatches, top: &clap::ArgMatches) -> Exi
         .entry("RegionId".into())
         .or_insert_with(|| pick("region", "region").unwrap_or_else(|| "local".into()));
     let json_out = get("output").as_deref() == Some("json");
+    if name == "peer-config"
+        && sub.get_one::<String>("format").map(String::as_str) == Some("swanctl")
+    {
+        return peer_config_swanctl(&creds, &params);
+    }
     match client::call(&creds, &inv.action, &params) {
         Ok(v) => {
             if json_out {
@@ -251,6 +256,30 @@ fn run_client(name: &str, sub: &clap::ArgMatches, top: &clap::ArgMatches) -> Exi
             } else {
                 print!("{}", cli::render_table(&v, inv.columns));
             }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("dualsec: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `dualsec peer-config ID --format swanctl`: DownloadVpnConnectionConfig (the customer's
+/// mirrored view) and DescribeVpnConnection (DPD, name) rendered by
+/// `dualsec_api::peer_config::swanctl`.
+fn peer_config_swanctl(creds: &client::Credentials, params: &BTreeMap<String, String>) -> ExitCode {
+    let rendered = client::call(creds, "DownloadVpnConnectionConfig", params)
+        .and_then(|d| Ok((d, client::call(creds, "DescribeVpnConnection", params)?)))
+        .map_err(|e| e.to_string())
+        .and_then(|(download, describe)| {
+            dualsec_api::peer_config::PeerConfig::from_api(&download, &describe)
+                .and_then(|c| dualsec_api::peer_config::swanctl(&c))
+                .map_err(|e| e.to_string())
+        });
+    match rendered {
+        Ok(text) => {
+            print!("{text}");
             ExitCode::SUCCESS
         }
         Err(e) => {

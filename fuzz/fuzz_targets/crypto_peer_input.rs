@@ -5,6 +5,8 @@
 
 use dualsec_crypto::product::Suite;
 use dualsec_crypto::{Cipher, CipherKey, DhGroup, DhPrivate, Integ};
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -31,15 +33,23 @@ const CIPHERS: [Cipher; 8] = [
     Cipher::AES256_GCM16,
 ];
 
+/// One private key per group, made once: key generation is not what is being fuzzed.
+fn keys() -> &'static [DhPrivate] {
+    static KEYS: OnceLock<Vec<DhPrivate>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        GROUPS.iter().map(|&g| DhPrivate::generate(g, &mut rng).expect("key generation")).collect()
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else { return };
     match sel % 4 {
         0 => {
-            let group = GROUPS[usize::from(sel / 4) % GROUPS.len()];
-            if let Ok(me) = DhPrivate::generate(group, &mut ChaCha20Rng::seed_from_u64(1)) {
-                if let Ok(s) = me.agree(rest) {
-                    assert_eq!(s.len(), group.shared_secret_len());
-                }
+            let ix = usize::from(sel / 4) % GROUPS.len();
+            let me = &keys()[ix];
+            if let Ok(s) = me.agree(rest) {
+                assert_eq!(s.len(), GROUPS[ix].shared_secret_len());
             }
         }
         1 => {

@@ -762,3 +762,19 @@ fn fqdn_and_ipv6_identities_authenticate_r_tun_3() {
         p.failures(Side::B)
     );
 }
+
+#[test]
+fn blocked_nat_t_port_is_named_in_the_error_r_diag_1() {
+    let nat_ip = ip("198.51.100.7");
+    let (a, mut b) = default_configs();
+    b.remote_addr = nat_ip;
+    let mut p = Pair::new(33, a, b);
+    p.nat_a = Some(nat_ip);
+    p.block_port = Some(4500);
+    p.initiate(Side::A);
+    p.run_until(Duration::from_secs(60), |p| !p.failures(Side::A).is_empty());
+    assert_eq!(
+        p.failures(Side::A)[0],
+        "no response from 203.0.113.2:4500 after 6 retransmits (IKE_AUTH): UDP 500/4500 blocked or peer unreachable"
+    );
+}

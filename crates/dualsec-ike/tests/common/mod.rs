@@ -57,6 +57,8 @@ pub struct Pair {
     pub dropped: u64,
     /// A sits behind a NAT with this public address: its source port P becomes 40000 + P.
     pub nat_a: Option<IpAddr>,
+    /// A firewall drops every datagram to this destination port.
+    pub block_port: Option<u16>,
 }
 
 /// Logs to the test output when `RUST_LOG` is set.
@@ -112,6 +114,7 @@ impl Pair {
             sent: 0,
             dropped: 0,
             nat_a: None,
+            block_port: None,
         }
     }
 
@@ -182,7 +185,8 @@ impl Pair {
                 }
             }
             self.sent += 1;
-            if self.blackhole || (self.loss > 0.0 && self.roll() < self.loss) {
+            let firewalled = self.block_port.is_some_and(|p| t.remote.port() == p);
+            if self.blackhole || firewalled || (self.loss > 0.0 && self.roll() < self.loss) {
                 self.dropped += 1;
                 continue;
             }

@@ -1,0 +1,675 @@
+//! Two IKEv1 endpoints against each other with a virtual clock and seeded randomness: main and
+//! aggressive mode, quick mode with and without PFS across the product algorithms (R-TUN-3,
+//! R-TUN-4), explained errors (R-DIAG-1), DPD (R-TUN-5), DELETE, rekeys.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use dualsec_crypto::{DhId, EncrId, IntegId, PrfId};
+use dualsec_ike::v1::{Endpoint, Mode, Options};
+use dualsec_ike::v2::{
+    ChildSaInfo, DownReason, EndpointConfig, EspProposal, Event, Identity, IkeProposal,
+    NegotiationError, Psk, Transmit, TunnelConfig, TunnelId, TunnelStatus,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+
+const A_IP: &str = "192.0.2.1";
+const B_IP: &str = "203.0.113.2";
+const TUN: TunnelId = TunnelId(1);
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn configs() -> (TunnelConfig, TunnelConfig) {
+    (
+        TunnelConfig::new(ip(A_IP), ip(B_IP), Psk::new("s3cret-PSK!")),
+        TunnelConfig::new(ip(B_IP), ip(A_IP), Psk::new("s3cret-PSK!")),
+    )
+}
+
+struct Pair {
+    a: Endpoint,
+    b: Endpoint,
+    now: Instant,
+    rng_a: ChaCha20Rng,
+    rng_b: ChaCha20Rng,
+    net: ChaCha20Rng,
+    in_flight: Vec<(Instant, u64, Transmit)>,
+    seq: u64,
+    blackhole: bool,
+    /// Drop datagrams with these sequence numbers (1-based, in sending order).
+    drop_nth: Vec<u64>,
+    loss: f64,
+    events_a: Vec<Event>,
+    events_b: Vec<Event>,
+    sent: u64,
+}
+
+impl Pair {
+    fn new(seed: u64, a: TunnelConfig, b: TunnelConfig, mode: Mode) -> Pair {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
+        let mut rng_a = ChaCha20Rng::seed_from_u64(seed);
+        let mut rng_b = ChaCha20Rng::seed_from_u64(seed ^ 0x5555);
+        let mut ea = Endpoint::new(EndpointConfig::default(), &mut rng_a);
+        let mut eb = Endpoint::new(EndpointConfig::default(), &mut rng_b);
+        ea.add_tunnel_with(TUN, a, Options { mode });
+        eb.add_tunnel_with(TUN, b, Options { mode });
+        let now = Instant::now();
+        Pair {
+            a: ea,
+            b: eb,
+            now,
+            rng_a,
+            rng_b,
+            net: ChaCha20Rng::seed_from_u64(seed ^ 0xaaaa),
+            in_flight: Vec::new(),
+            seq: 0,
+            blackhole: false,
+            drop_nth: Vec::new(),
+            loss: 0.0,
+            events_a: Vec::new(),
+            events_b: Vec::new(),
+            sent: 0,
+        }
+    }
+
+    fn collect(&mut self) {
+        let lat = Duration::from_millis(10);
+        while let Some(t) = self.a.poll_transmit().or_else(|| self.b.poll_transmit()) {
+            self.sent += 1;
+            self.seq += 1;
+            let lost = self.blackhole
+                || self.drop_nth.contains(&self.sent)
+                || (self.loss > 0.0 && (self.net.next_u32() as f64 / u32::MAX as f64) < self.loss);
+            if !lost {
+                self.in_flight.push((self.now + lat, self.seq, t));
+            }
+        }
+        while let Some(e) = self.a.poll_event() {
+            self.events_a.push(e);
+        }
+        while let Some(e) = self.b.poll_event() {
+            self.events_b.push(e);
+        }
+    }
+
+    fn step_until(&mut self, end: Instant) -> bool {
+        self.collect();
+        let next_pkt = self.in_flight.iter().map(|(at, s, _)| (*at, *s)).min();
+        let next_timer = [self.a.poll_timeout(), self.b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
+        let next = [next_pkt.map(|(at, _)| at), next_timer]
+            .into_iter()
+            .flatten()
+            .min();
+        match next {
+            Some(n) if n > end => {
+                self.now = self.now.max(end);
+                return false;
+            }
+            None => return false,
+            _ => {}
+        }
+        match (next_pkt, next_timer) {
+            (Some((at, seq)), t) if t.is_none_or(|t| at <= t) => {
+                self.now = self.now.max(at);
+                let i = self
+                    .in_flight
+                    .iter()
+                    .position(|(_, s, _)| *s == seq)
+                    .unwrap();
+                let (_, _, t) = self.in_flight.remove(i);
+                let now = self.now;
+                if t.remote.ip() == ip(A_IP) {
+                    self.a
+                        .handle_datagram(now, t.remote, t.local, &t.bytes, &mut self.rng_a);
+                } else {
+                    self.b
+                        .handle_datagram(now, t.remote, t.local, &t.bytes, &mut self.rng_b);
+                }
+            }
+            (_, Some(t)) => {
+                self.now = self.now.max(t);
+                let now = self.now;
+                self.a.handle_timeout(now, &mut self.rng_a);
+                self.b.handle_timeout(now, &mut self.rng_b);
+            }
+            _ => return false,
+        }
+        self.collect();
+        true
+    }
+
+    fn run_until(&mut self, limit: Duration, mut pred: impl FnMut(&Pair) -> bool) -> bool {
+        let end = self.now + limit;
+        for _ in 0..200_000 {
+            if pred(self) {
+                return true;
+            }
+            if self.now >= end || !self.step_until(end) {
+                return pred(self);
+            }
+        }
+        panic!("livelock");
+    }
+
+    fn run_for(&mut self, d: Duration) {
+        self.run_until(d, |_| false);
+    }
+
+    fn initiate(&mut self) {
+        self.a.initiate(self.now, TUN, &mut self.rng_a).unwrap();
+        self.collect();
+    }
+
+    fn children(&self, b: bool) -> Vec<ChildSaInfo> {
+        if b {
+            self.b.child_sas(TUN)
+        } else {
+            self.a.child_sas(TUN)
+        }
+    }
+
+    fn both_have_child(&self) -> bool {
+        !self.a.child_sas(TUN).is_empty() && !self.b.child_sas(TUN).is_empty()
+    }
+
+    fn failures(&self, b: bool) -> Vec<NegotiationError> {
+        let ev = if b { &self.events_b } else { &self.events_a };
+        ev.iter()
+            .filter_map(|e| match e {
+                Event::NegotiationFailed { error, .. } => Some(error.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn assert_children_match(a: &ChildSaInfo, b: &ChildSaInfo) {
+    assert_eq!(a.spi_out, b.spi_in);
+    assert_eq!(a.spi_in, b.spi_out);
+    assert_eq!(a.encr, b.encr);
+    assert_eq!(a.integ, b.integ);
+    assert_eq!(*a.keys_out.encr_key, *b.keys_in.encr_key);
+    assert_eq!(*a.keys_out.integ_key, *b.keys_in.integ_key);
+    assert_eq!(*a.keys_in.encr_key, *b.keys_out.encr_key);
+    assert_eq!(*a.keys_in.integ_key, *b.keys_out.integ_key);
+    assert_ne!(*a.keys_in.encr_key, *a.keys_out.encr_key);
+}
+
+fn establish(p: &mut Pair) {
+    p.initiate();
+    assert!(
+        p.run_until(Duration::from_secs(10), Pair::both_have_child),
+        "not established; A: {:?} B: {:?}",
+        p.failures(false),
+        p.failures(true)
+    );
+    let (a, b) = (p.children(false), p.children(true));
+    assert_eq!(a.len(), 1);
+    assert_eq!(b.len(), 1);
+    assert_children_match(&a[0], &b[0]);
+}
+
+#[test]
+fn main_mode_and_quick_mode_with_product_defaults_r_tun_3_r_tun_4() {
+    let (a, b) = configs();
+    let mut p = Pair::new(1, a, b, Mode::Main);
+    establish(&mut p);
+    assert_eq!(p.a.tunnel_status(TUN), TunnelStatus::Up);
+    assert_eq!(p.b.tunnel_status(TUN), TunnelStatus::Up);
+    let c = &p.children(false)[0];
+    assert_eq!(c.encr, EncrId::AES_CBC);
+    assert_eq!(c.key_bits, Some(128));
+    assert_eq!(c.integ, IntegId::HMAC_SHA1_96);
+    assert_eq!(c.keys_out.encr_key.len(), 16);
+    assert_eq!(c.keys_out.integ_key.len(), 20);
+    assert_eq!(c.local_ts.len(), 1);
+    assert_eq!(c.local_ts[0].to_string(), "0.0.0.0/0");
+    // RFC 2409: six main-mode messages plus three quick-mode messages.
+    assert_eq!(p.sent, 9);
+    assert!(p.events_a.iter().any(|e| matches!(e, Event::IkeUp { .. })));
+    assert!(p.events_b.iter().any(|e| matches!(e, Event::IkeUp { .. })));
+}
+
+#[test]
+fn aggressive_mode_with_fqdn_ids_r_tun_3() {
+    let (mut a, mut b) = configs();
+    a.local_id = Identity::Fqdn("vpn-a.example".into());
+    b.remote_id = Identity::Fqdn("vpn-a.example".into());
+    b.local_id = Identity::Fqdn("idc-b.example".into());
+    a.remote_id = Identity::Fqdn("idc-b.example".into());
+    let mut p = Pair::new(2, a, b, Mode::Aggressive);
+    establish(&mut p);
+    // Three aggressive-mode messages plus three quick-mode messages.
+    assert_eq!(p.sent, 6);
+}
+
+fn suite(
+    seed: u64,
+    mode: Mode,
+    encr: EncrId,
+    bits: Option<u16>,
+    h: (IntegId, PrfId),
+    dh: DhId,
+    pfs: bool,
+) {
+    let (mut a, mut b) = configs();
+    for c in [&mut a, &mut b] {
+        c.ike_proposals = vec![IkeProposal {
+            encr,
+            key_bits: bits,
+            integ: h.0,
+            prf: h.1,
+            dh,
+        }];
+        c.esp_proposals = vec![EspProposal {
+            encr,
+            key_bits: bits,
+            integ: h.0,
+            esn: false,
+        }];
+        c.pfs_group = pfs.then_some(dh);
+    }
+    let mut p = Pair::new(seed, a, b, mode);
+    establish(&mut p);
+    let c = &p.children(false)[0];
+    assert_eq!(c.encr, encr);
+    assert_eq!(c.integ, h.0);
+}
+
+const MD5: (IntegId, PrfId) = (IntegId::HMAC_MD5_96, PrfId::HMAC_MD5);
+const SHA1: (IntegId, PrfId) = (IntegId::HMAC_SHA1_96, PrfId::HMAC_SHA1);
+const SHA256: (IntegId, PrfId) = (IntegId::HMAC_SHA2_256_128, PrfId::HMAC_SHA2_256);
+const SHA384: (IntegId, PrfId) = (IntegId::HMAC_SHA2_384_192, PrfId::HMAC_SHA2_384);
+const SHA512: (IntegId, PrfId) = (IntegId::HMAC_SHA2_512_256, PrfId::HMAC_SHA2_512);
+
+/// Every product cipher, hash and group appears at least once (R-TUN-3, R-TUN-4), both modes,
+/// with and without PFS.
+#[test]
+fn algorithm_matrix_r_tun_3_r_tun_4() {
+    suite(
+        10,
+        Mode::Main,
+        EncrId::AES_CBC,
+        Some(128),
+        MD5,
+        DhId::MODP_1024,
+        true,
+    );
+    suite(
+        11,
+        Mode::Main,
+        EncrId::AES_CBC,
+        Some(192),
+        SHA384,
+        DhId::MODP_768,
+        false,
+    );
+    suite(
+        12,
+        Mode::Main,
+        EncrId::AES_CBC,
+        Some(256),
+        SHA256,
+        DhId::MODP_2048,
+        true,
+    );
+    suite(
+        13,
+        Mode::Aggressive,
+        EncrId::DES,
+        None,
+        SHA1,
+        DhId::MODP_1536,
+        true,
+    );
+    suite(
+        14,
+        Mode::Aggressive,
+        EncrId::TRIPLE_DES,
+        None,
+        SHA512,
+        DhId::MODP_1024,
+        false,
+    );
+    suite(
+        15,
+        Mode::Main,
+        EncrId::TRIPLE_DES,
+        None,
+        MD5,
+        DhId::MODP_1024,
+        false,
+    );
+}
+
+#[test]
+fn psk_mismatch_main_mode_is_explained_on_both_sides_r_diag_1() {
+    let (a, mut b) = configs();
+    b.psk = Psk::new("another key");
+    let mut p = Pair::new(3, a, b, Mode::Main);
+    p.initiate();
+    p.run_for(Duration::from_secs(25));
+    assert!(!p.both_have_child());
+    let fb = p.failures(true);
+    assert!(
+        fb.iter()
+            .any(|e| matches!(e, NegotiationError::PskMismatch { .. })),
+        "responder: {fb:?}"
+    );
+    let fa = p.failures(false);
+    assert!(
+        fa.iter().any(|e| e.to_string().contains("pre-shared key")),
+        "initiator: {fa:?}"
+    );
+}
+
+#[test]
+fn psk_mismatch_aggressive_mode_is_detected_by_the_initiator_r_diag_1() {
+    let (a, mut b) = configs();
+    b.psk = Psk::new("another key");
+    let mut p = Pair::new(4, a, b, Mode::Aggressive);
+    p.initiate();
+    p.run_for(Duration::from_secs(3));
+    let fa = p.failures(false);
+    assert!(
+        matches!(fa.first(), Some(NegotiationError::PskMismatch { peer_id }) if *peer_id == Identity::from(ip(B_IP))),
+        "initiator: {fa:?}"
+    );
+}
+
+#[test]
+fn proposal_mismatch_names_both_proposals_r_diag_1() {
+    let (mut a, b) = configs();
+    a.ike_proposals = vec![IkeProposal::from_strongswan("aes256-sha256-modp2048").unwrap()];
+    let mut p = Pair::new(5, a, b, Mode::Main);
+    p.initiate();
+    p.run_for(Duration::from_secs(3));
+    let fb = p.failures(true);
+    let Some(NegotiationError::NoProposalChosen { ours, theirs, .. }) = fb.first() else {
+        panic!("responder: {fb:?}");
+    };
+    assert_eq!(ours, "aes128-sha1-prfsha1-modp1024");
+    assert_eq!(theirs, "aes256-sha256-prfsha256-modp2048");
+    let fa = p.failures(false);
+    assert!(
+        matches!(fa.first(), Some(NegotiationError::NoProposalChosen { .. })),
+        "initiator: {fa:?}"
+    );
+}
+
+#[test]
+fn esp_proposal_mismatch_is_explained_r_diag_1() {
+    let (mut a, b) = configs();
+    a.pfs_group = None; // B insists on PFS group2 (product default)
+    let mut p = Pair::new(6, a, b, Mode::Main);
+    p.initiate();
+    p.run_for(Duration::from_secs(3));
+    let fb = p.failures(true);
+    let Some(NegotiationError::NoProposalChosen { ours, theirs, .. }) = fb.first() else {
+        panic!("responder: {fb:?}");
+    };
+    assert_eq!(ours, "aes128-sha1-modp1024");
+    assert_eq!(theirs, "aes128-sha1");
+    assert!(
+        p.failures(false)
+            .iter()
+            .any(|e| matches!(e, NegotiationError::NoProposalChosen { .. })),
+        "{:?}",
+        p.failures(false)
+    );
+}
+
+#[test]
+fn peer_id_mismatch_is_explained_r_diag_1() {
+    let (a, mut b) = configs();
+    b.remote_id = Identity::Fqdn("someone-else.example".into());
+    let mut p = Pair::new(7, a, b, Mode::Main);
+    p.initiate();
+    p.run_for(Duration::from_secs(3));
+    let fb = p.failures(true);
+    assert!(
+        matches!(fb.first(), Some(NegotiationError::PeerIdMismatch { got, .. }) if got == A_IP),
+        "responder: {fb:?}"
+    );
+}
+
+#[test]
+fn no_response_is_explained_r_diag_1() {
+    let (a, b) = configs();
+    let mut p = Pair::new(8, a, b, Mode::Main);
+    p.blackhole = true;
+    p.initiate();
+    p.run_for(Duration::from_secs(30));
+    let fa = p.failures(false);
+    assert!(
+        matches!(
+            fa.first(),
+            Some(NegotiationError::NoResponse { retransmits: 6, .. })
+        ),
+        "{fa:?}"
+    );
+}
+
+#[test]
+fn lost_messages_are_retransmitted() {
+    let (a, b) = configs();
+    let mut p = Pair::new(9, a, b, Mode::Main);
+    // Lose MM3, MM6 (answered again on the retransmitted MM5) and QM2.
+    p.drop_nth = vec![3, 6, 8];
+    establish(&mut p);
+}
+
+#[test]
+fn dpd_detects_dead_peer_within_30_s_and_renegotiates_r_tun_5() {
+    let (a, b) = configs();
+    let mut p = Pair::new(20, a, b, Mode::Main);
+    establish(&mut p);
+    p.blackhole = true;
+    let t0 = p.now;
+    assert!(p.run_until(Duration::from_secs(60), |p| {
+        p.events_a
+            .iter()
+            .any(|e| matches!(e, Event::PeerDead { .. }))
+    }));
+    // Idle interval (10 s) + timeout (30 s).
+    assert!(p.now - t0 <= Duration::from_secs(41), "{:?}", p.now - t0);
+    assert!(p.events_a.iter().any(|e| matches!(
+        e,
+        Event::IkeDown {
+            reason: DownReason::Failed(NegotiationError::PeerDead { .. }),
+            ..
+        }
+    )));
+    assert!(p.children(false).is_empty());
+    // The path comes back: A renegotiates on its own.
+    p.blackhole = false;
+    let n = p.events_a.len();
+    assert!(p.run_until(Duration::from_secs(120), |p| {
+        p.events_a[n..]
+            .iter()
+            .any(|e| matches!(e, Event::ChildEstablished { .. }))
+    }));
+}
+
+#[test]
+fn dpd_keeps_a_live_tunnel_up() {
+    let (a, b) = configs();
+    let mut p = Pair::new(21, a, b, Mode::Main);
+    establish(&mut p);
+    p.run_for(Duration::from_secs(120));
+    assert!(
+        !p.events_a
+            .iter()
+            .any(|e| matches!(e, Event::PeerDead { .. }))
+    );
+    assert!(
+        !p.events_b
+            .iter()
+            .any(|e| matches!(e, Event::PeerDead { .. }))
+    );
+    assert_eq!(p.children(false).len(), 1);
+}
+
+#[test]
+fn child_rekey_is_make_before_break() {
+    let (a, b) = configs();
+    let mut p = Pair::new(22, a, b, Mode::Main);
+    establish(&mut p);
+    let old = p.children(false)[0].clone();
+    p.a.rekey_child(p.now, TUN, &mut p.rng_a).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| {
+        p.events_b
+            .iter()
+            .any(|e| matches!(e, Event::ChildRekeyed { .. }))
+            && p.children(true).len() == 1
+    }));
+    let rk = |ev: &[Event]| {
+        ev.iter()
+            .find_map(|e| match e {
+                Event::ChildRekeyed {
+                    old_spi_in, new, ..
+                } => Some((*old_spi_in, new.clone())),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let (old_a, new_a) = rk(&p.events_a);
+    let (old_b, new_b) = rk(&p.events_b);
+    assert_eq!(old_a, old.spi_in);
+    assert_eq!(old_b, old.spi_out);
+    assert_children_match(&new_a, &new_b);
+    assert_ne!(new_a.spi_in, old.spi_in);
+    // No ChildDeleted for the old pair either side: ChildRekeyed carries its removal.
+    assert_eq!(p.children(false).len(), 1);
+    assert_eq!(p.children(true).len(), 1);
+    assert_eq!(p.children(false)[0].spi_in, new_a.spi_in);
+}
+
+#[test]
+fn child_soft_lifetime_rekeys_by_itself() {
+    let (mut a, mut b) = configs();
+    a.child_lifetime = Duration::from_secs(100);
+    b.child_lifetime = Duration::from_secs(100);
+    let mut p = Pair::new(23, a, b, Mode::Main);
+    establish(&mut p);
+    p.run_for(Duration::from_secs(150));
+    assert!(
+        p.events_a
+            .iter()
+            .any(|e| matches!(e, Event::ChildRekeyed { .. }))
+    );
+    assert_eq!(p.children(false).len(), 1);
+    assert_eq!(p.children(true).len(), 1);
+    assert_children_match(&p.children(false)[0], &p.children(true)[0]);
+}
+
+#[test]
+fn phase1_rekey_keeps_child_sas() {
+    let (a, b) = configs();
+    let mut p = Pair::new(24, a, b, Mode::Main);
+    establish(&mut p);
+    let child = p.children(false)[0].clone();
+    p.a.rekey_ike(p.now, TUN, &mut p.rng_a).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| {
+        p.events_a
+            .iter()
+            .any(|e| matches!(e, Event::IkeRekeyed { .. }))
+    }));
+    p.run_for(Duration::from_secs(2));
+    assert_eq!(p.a.ike_sa_count(), 1);
+    assert_eq!(p.b.ike_sa_count(), 1);
+    assert_eq!(p.children(false)[0].spi_in, child.spi_in);
+    assert_eq!(p.children(true).len(), 1);
+    assert!(
+        !p.events_a
+            .iter()
+            .any(|e| matches!(e, Event::ChildDeleted { .. }))
+    );
+    assert!(
+        !p.events_b
+            .iter()
+            .any(|e| matches!(e, Event::ChildDeleted { .. }))
+    );
+    // The new ISAKMP SA works: a CHILD rekey runs over it.
+    p.a.rekey_child(p.now, TUN, &mut p.rng_a).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| {
+        p.events_b
+            .iter()
+            .any(|e| matches!(e, Event::ChildRekeyed { .. }))
+    }));
+}
+
+#[test]
+fn delete_tears_down_both_sides() {
+    let (a, b) = configs();
+    let mut p = Pair::new(25, a, b, Mode::Main);
+    establish(&mut p);
+    p.a.delete(p.now, TUN, &mut p.rng_a);
+    p.run_for(Duration::from_secs(2));
+    assert!(
+        p.events_b
+            .iter()
+            .any(|e| matches!(e, Event::ChildDeleted { .. }))
+    );
+    assert!(p.events_b.iter().any(|e| matches!(
+        e,
+        Event::IkeDown {
+            reason: DownReason::PeerDelete,
+            ..
+        }
+    )));
+    assert_eq!(p.b.tunnel_status(TUN), TunnelStatus::Down);
+    assert_eq!(p.a.tunnel_status(TUN), TunnelStatus::Down);
+}
+
+#[test]
+fn initial_contact_replaces_stale_sa() {
+    let (a, b) = configs();
+    let mut p = Pair::new(26, a.clone(), b, Mode::Main);
+    establish(&mut p);
+    // A restarts (new endpoint, state lost) and negotiates again with INITIAL-CONTACT.
+    let mut ea = Endpoint::new(EndpointConfig::default(), &mut p.rng_a);
+    ea.add_tunnel(TUN, a);
+    p.a = ea;
+    p.initiate();
+    let n = p.events_b.len();
+    assert!(p.run_until(Duration::from_secs(5), |p| {
+        p.events_b[n..]
+            .iter()
+            .any(|e| matches!(e, Event::ChildEstablished { .. }))
+    }));
+    p.run_for(Duration::from_secs(1));
+    assert_eq!(p.b.ike_sa_count(), 1, "stale ISAKMP SA removed");
+    assert_eq!(p.children(true).len(), 1);
+    assert_children_match(&p.children(false)[0], &p.children(true)[0]);
+}
+
+#[test]
+fn garbage_never_panics_the_responder() {
+    let (a, b) = configs();
+    let mut p = Pair::new(27, a, b, Mode::Main);
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    let local = SocketAddr::new(ip(B_IP), 500);
+    let remote = SocketAddr::new(ip(A_IP), 500);
+    for len in 0..400usize {
+        let mut buf = vec![0u8; len];
+        rng.fill_bytes(&mut buf);
+        if len >= 28 {
+            buf[17] = 0x10;
+            buf[18] = [2, 4, 5, 32][len % 4];
+            buf[24..28].copy_from_slice(&(len as u32).to_be_bytes());
+        }
+        p.b.handle_datagram(p.now, local, remote, &buf, &mut rng);
+    }
+}

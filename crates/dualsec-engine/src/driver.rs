@@ -84,7 +84,11 @@ impl Engine {
         let dp_cfg = DataPlaneConfig::new(cfg.tun_name.clone(), cfg.node_ips.clone());
         match dualsec_dataplane::start(&dp_cfg) {
             Ok((handle, outputs)) => {
-                if let Err(e) = run_ip(&["link", "set", "dev", &cfg.tun_name, "up"]) {
+                // The TUN's MTU must be the data plane's: longer packets would be dropped as
+                // invalid instead of being refused with ICMP "fragmentation needed" by the
+                // kernel (PMTU discovery), and TCP through the tunnel would stall.
+                let mtu = dp_cfg.mtu.to_string();
+                if let Err(e) = run_ip(&["link", "set", "dev", &cfg.tun_name, "mtu", &mtu, "up"]) {
                     warn!("cannot bring {} up: {e}", cfg.tun_name);
                 }
                 let s = stop.clone();

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use dualsec_control::Control;
 use dualsec_control::ids::{TunnelId, VpnConnectionId};
 use dualsec_control::model::{NegotiationFailure, TunnelIndex};
+use dualsec_control::requests::DesiredState;
 use dualsec_control::values::NegotiationStatus;
 use dualsec_dataplane::{
     ConnectionId, ControlHandle, DataPlaneConfig, DataPlaneEvent, DataPlaneOutputs, IkeDatagram,
@@ -26,6 +27,7 @@ use dualsec_dataplane::{
 use dualsec_esp::{
     Direction, Lifetimes, SaParams, SaTableEvent, Selectors, Spi, TunnelEndpoints, UdpEncap,
 };
+use dualsec_ha::{SaDownCause, ZoneId};
 use dualsec_ike::v2::{
     ChildSaInfo, DownReason, Endpoint, EndpointConfig, Event, NegotiationError, TrafficSelector,
     Transmit,
@@ -34,6 +36,7 @@ use ipnet::{IpNet, Ipv4Net};
 use rand_core::OsRng;
 use tracing::{debug, info, warn};
 
+use crate::failover::{Action, HaSet};
 use crate::plan::{Plan, RoutePlan, plan};
 
 /// How the engine runs.
@@ -50,6 +53,8 @@ pub struct EngineConfig {
     pub counters_interval: Duration,
     /// Install kernel routes toward the TUN for every routed prefix (`ip route replace`).
     pub kernel_routes: bool,
+    /// Where published routes are written (issue 7, [`crate::publish`]); `None`: nowhere.
+    pub publish: Option<crate::publish::PublishTarget>,
 }
 
 impl EngineConfig {
@@ -61,6 +66,7 @@ impl EngineConfig {
             reconcile_interval: Duration::from_millis(500),
             counters_interval: Duration::from_secs(2),
             kernel_routes: true,
+            publish: None,
         }
     }
 }
@@ -261,6 +267,8 @@ struct Driver {
     connections: BTreeMap<VpnConnectionId, u8>,
     routes: Vec<(RoutePlan, VpnConnectionId)>,
     kernel_routes: BTreeSet<Ipv4Net>,
+    /// Routes published to the VPC side (issue 7).
+    publisher: crate::publish::Publisher,
     /// Old inbound SAs to remove once the rekeyed ones have had time to carry traffic.
     retire: Vec<(Instant, u32)>,
     /// Tunnels whose observed state must be written.
@@ -270,6 +278,8 @@ struct Driver {
     no_sa_seen: u64,
     next_reconcile: Instant,
     next_counters: Instant,
+    /// Dual-tunnel failover of every connection (issue 6).
+    ha: HaSet,
 }
 
 /// How long a replaced inbound SA keeps decrypting after a rekey (make-before-break).
@@ -287,6 +297,7 @@ impl Driver {
         let mut rng = OsRng;
         let ep = Endpoint::new(EndpointConfig::default(), &mut rng);
         let now = Instant::now();
+        let publisher = crate::publish::Publisher::new(cfg.publish.clone());
         Driver {
             control,
             cfg,
@@ -299,12 +310,14 @@ impl Driver {
             connections: BTreeMap::new(),
             routes: Vec::new(),
             kernel_routes: BTreeSet::new(),
+            publisher,
             retire: Vec::new(),
             dirty: BTreeSet::new(),
             last_error: BTreeMap::new(),
             no_sa_seen: 0,
             next_reconcile: now,
             next_counters: now + Duration::from_secs(1),
+            ha: HaSet::with_defaults(),
         }
     }
 
@@ -318,6 +331,9 @@ impl Driver {
             }
             let mut wake = self.next_reconcile.min(now + MAX_WAIT);
             if let Some(t) = self.ep.poll_timeout() {
+                wake = wake.min(t);
+            }
+            if let Some(t) = self.ha.poll_timeout() {
                 wake = wake.min(t);
             }
             match self
@@ -344,6 +360,8 @@ impl Driver {
             if self.ep.poll_timeout().is_some_and(|t| t <= now) {
                 self.ep.handle_timeout(now, &mut self.rng);
             }
+            self.ha.handle_timeout(now);
+            self.apply_ha(now);
             self.retire_old_sas(now);
             self.drain();
             if now >= self.next_counters {
@@ -363,6 +381,7 @@ impl Driver {
             self.remove_tunnel(now, &id);
         }
         self.drain();
+        self.publisher.clear();
         for net in std::mem::take(&mut self.kernel_routes) {
             let _ = run_ip(&["route", "del", &net.to_string(), "dev", &self.cfg.tun_name]);
         }
@@ -383,7 +402,10 @@ impl Driver {
         let p = plan(&desired, &self.cfg.node_ips);
         self.apply_tunnels(now, &p);
         self.apply_connections(&p);
+        self.configure_ha(now, &desired, &p);
         self.apply_routes(&p);
+        self.publisher
+            .apply(&crate::publish::wanted(&desired, &p));
         self.trigger_on_traffic(now);
         // Changes are applied: the gateway leaves `updating` (api-reference §5.2). With the
         // timer-driven completion mode this is a no-op for operations not yet due.
@@ -590,47 +612,103 @@ impl Driver {
         }
     }
 
-    /// Simple carrier choice until the failover core drives it (issue 6): tunnel 1 (master)
-    /// while it has a CHILD SA, else tunnel 2 if it has one (R-HA-1, R-HA-3); roles never swap.
+    /// Feeds the connection's SA state to its failover machine and applies what it decides
+    /// (issue 6, see [`crate::failover`]); roles never swap (R-HA-2).
     fn choose_carrier(&mut self, conn: &VpnConnectionId) {
-        let up = |idx: TunnelIndex| {
-            self.running
-                .values()
-                .any(|r| &r.connection == conn && r.index == idx && r.child.is_some())
-        };
-        let (one, two) = (up(TunnelIndex::One), up(TunnelIndex::Two));
-        let Some(current) = self.connections.get(conn).copied() else {
-            return;
-        };
-        let want = if one {
-            0
-        } else if two {
-            1
-        } else {
-            current
-        };
-        let n = self.names.connection(conn);
-        if want != current {
-            if let Err(e) = self.dp.set_active_tunnel(ConnectionId(n), want) {
-                warn!("set_active_tunnel: {e}");
+        let now = Instant::now();
+        self.ha_observe(conn, SaDownCause::DeletedByPeer, now);
+        self.apply_ha(now);
+    }
+
+    /// Declares every connection's tunnels on this node and their zones to the failover machines
+    /// (R-HA-4, R-HA-5).
+    fn configure_ha(&mut self, now: Instant, desired: &DesiredState, p: &Plan) {
+        self.ha.retain(|c| p.connections.contains_key(c));
+        for (cid, c) in &p.connections {
+            let gateway = desired.gateways.iter().find(|g| g.id == c.gateway);
+            let mut zones: [Option<ZoneId>; 2] = [None, None];
+            for (slot, tid) in c.tunnels.iter().enumerate() {
+                let runs = self
+                    .running
+                    .get(tid)
+                    .is_some_and(|r| r.unsupported.is_none());
+                if runs {
+                    zones[slot] = gateway
+                        .and_then(|g| g.addresses.get(slot))
+                        .map(|a| ZoneId(a.zone.0.clone()));
+                }
             }
-            self.connections.insert(conn.clone(), want);
-            let to = if want == 0 {
-                "tunnel 1 (master)"
-            } else {
-                "tunnel 2 (backup)"
-            };
-            let _ =
-                self.control
-                    .record_event(conn, None, &format!("outbound traffic moved to {to}"));
+            self.ha.configure(cid, zones, now);
+            self.ha_observe(cid, SaDownCause::DeletedLocally, now);
         }
-        let carrier = (one || two).then_some(if want == 0 {
-            TunnelIndex::One
-        } else {
-            TunnelIndex::Two
-        });
-        if let Err(e) = self.control.set_carrying_tunnel(conn, carrier) {
-            debug!("set_carrying_tunnel: {e:?}");
+        self.apply_ha(now);
+    }
+
+    /// Reports the SA state of the connection's running tunnels; `cause` explains a loss.
+    fn ha_observe(&mut self, conn: &VpnConnectionId, cause: SaDownCause, now: Instant) {
+        for r in self.running.values().filter(|r| &r.connection == conn) {
+            self.ha
+                .observe(conn, r.index, r.ike_up, r.child.is_some(), cause, now);
+        }
+    }
+
+    /// Performs what the failover machines decided: probes, the outbound carrier (one atomic in
+    /// the data plane, `carries_traffic` in the store) and event-log lines.
+    fn apply_ha(&mut self, now: Instant) {
+        while let Some(a) = self.ha.poll_action() {
+            match a {
+                Action::Probe { connection, index } => {
+                    let num = self
+                        .running
+                        .values()
+                        .find(|r| r.connection == connection && r.index == index)
+                        .map(|r| r.num);
+                    if let Some(num) = num {
+                        let t = dualsec_ike::v2::TunnelId(u64::from(num));
+                        if let Err(e) = self.ep.probe(now, t, &mut self.rng) {
+                            debug!(tunnel = num, "probe not sent: {e}");
+                        }
+                    }
+                }
+                Action::Carry {
+                    connection,
+                    active,
+                    carrier,
+                } => {
+                    let want = if active == TunnelIndex::One { 0 } else { 1 };
+                    if let Some(current) = self.connections.get(&connection).copied() {
+                        if current != want {
+                            let n = self.names.connection(&connection);
+                            if let Err(e) = self.dp.set_active_tunnel(ConnectionId(n), want) {
+                                warn!("set_active_tunnel: {e}");
+                            }
+                            self.connections.insert(connection.clone(), want);
+                        }
+                    }
+                    if let Err(e) = self.control.set_carrying_tunnel(&connection, carrier) {
+                        debug!("set_carrying_tunnel: {e:?}");
+                    }
+                }
+                Action::Log {
+                    connection,
+                    tunnel,
+                    message,
+                } => {
+                    info!(connection = connection.as_str(), "{message}");
+                    let tid = tunnel.and_then(|i| {
+                        self.running
+                            .iter()
+                            .find(|(_, r)| r.connection == connection && r.index == i)
+                            .map(|(id, _)| id.clone())
+                    });
+                    if let Err(e) = self
+                        .control
+                        .record_event(&connection, tid.as_ref(), &message)
+                    {
+                        debug!("record_event: {e:?}");
+                    }
+                }
+            }
         }
     }
 
@@ -700,13 +778,24 @@ impl Driver {
             | Event::ChildDeleted { tunnel, .. }
             | Event::PeerAddressChanged { tunnel, .. }
             | Event::PeerDead { tunnel }
+            | Event::ProbeAnswered { tunnel }
             | Event::NegotiationFailed { tunnel, .. } => *tunnel,
             _ => return,
         };
         let Some(id) = self.tunnel_of(tunnel) else {
             return;
         };
+        let mut ha_cause = SaDownCause::DeletedByPeer;
         match ev {
+            Event::ProbeAnswered { .. } => {
+                if let Some(r) = self.running.get(&id) {
+                    let (conn, index) = (r.connection.clone(), r.index);
+                    let now = Instant::now();
+                    self.ha.probe_answered(&conn, index, now);
+                    self.apply_ha(now);
+                }
+                return;
+            }
             Event::IkeUp { remote, nat, .. } => {
                 self.log(
                     &id,
@@ -722,6 +811,11 @@ impl Driver {
                     other => format!("IKE SA down: {other:?}"),
                 };
                 self.log(&id, &text);
+                ha_cause = match &reason {
+                    DownReason::LocalDelete | DownReason::Rekeyed => SaDownCause::DeletedLocally,
+                    DownReason::PeerDelete => SaDownCause::DeletedByPeer,
+                    DownReason::Failed(_) => SaDownCause::NegotiationFailed,
+                };
                 if let DownReason::Failed(e) = reason {
                     self.last_error.insert(id.clone(), failure(&e));
                 }
@@ -797,12 +891,23 @@ impl Driver {
                     &id,
                     "peer dead: no reply to liveness checks (DPD); renegotiating (R-TUN-5)",
                 );
+                if let Some(r) = self.running.get(&id) {
+                    let (conn, index) = (r.connection.clone(), r.index);
+                    let now = Instant::now();
+                    self.ha.dpd_dead(&conn, index, now);
+                    self.apply_ha(now);
+                }
             }
             Event::NegotiationFailed { error, .. } => {
                 self.log(&id, &format!("negotiation failed: {error}"));
                 self.last_error.insert(id.clone(), failure(&error));
             }
             _ => {}
+        }
+        if let Some(conn) = self.running.get(&id).map(|r| r.connection.clone()) {
+            let now = Instant::now();
+            self.ha_observe(&conn, ha_cause, now);
+            self.apply_ha(now);
         }
         self.dirty.insert(id);
     }

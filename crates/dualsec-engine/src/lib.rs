@@ -13,13 +13,18 @@
 //! * [`plan`]: desired state → tunnels, connections and routes for this node; pure.
 //! * `translate`: product settings (R-TUN-*) → the IKEv2 core's `TunnelConfig`.
 //! * `driver`: the IO thread ([`Engine`]).
+//! * `failover`: one `dualsec_ha::Failover` per connection: probes, outbound carrier, switch
+//!   events (issue 6, R-HA-1..5).
+//! * [`publish`]: published routes into the VPC side's kernel table (issue 7).
 //!
 //! Start it with [`Engine::start`]; dropping the [`Engine`] deletes every tunnel (IKE DELETE
 //! to each peer), removes its kernel routes and stops the data plane.
 
 mod driver;
+mod failover;
 pub mod ownership;
 pub mod plan;
+pub mod publish;
 mod translate;
 
 pub use driver::{Engine, EngineConfig};

@@ -42,6 +42,11 @@ pub(crate) const VID_DPD: [u8; 16] = [
     0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00,
 ];
 
+/// RFC 3947 §3.1 NAT-T vendor ID (MD5 of "RFC 3947").
+pub(crate) const VID_NATT: [u8; 16] = [
+    0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45, 0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45, 0x2f,
+];
+
 const NONCE_LEN: usize = 32;
 /// A responder's half-open ISAKMP SA is dropped after this long.
 const HALF_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -189,6 +194,10 @@ pub(crate) struct Isakmp {
     dpd_seq: u32,
     dpd_outstanding: bool,
     peer_dpd: bool,
+    /// The peer announced RFC 3947 NAT-T.
+    peer_natt: bool,
+    /// NAT-D showed a NAT on the path: IKE and ESP move to UDP 4500 (RFC 3947 §4, RFC 3948).
+    nat_detected: bool,
     /// Set when the endpoint should adopt children of another SA of the tunnel (phase-1 rekey).
     pub replaces: Option<u64>,
     /// The peer deleted this ISAKMP SA; the endpoint moves its CHILD SAs to a newer one or
@@ -374,6 +383,8 @@ impl Isakmp {
             dpd_seq: 0,
             dpd_outstanding: false,
             peer_dpd: false,
+            peer_natt: false,
+            nat_detected: false,
             replaces: None,
             peer_deleted: false,
             ike_expire_at: None,
@@ -524,7 +535,75 @@ impl Isakmp {
     }
 
     fn our_vids(&self) -> Vec<Payload> {
-        vec![Payload::VendorId(VID_DPD.to_vec())]
+        let mut v = vec![Payload::VendorId(VID_DPD.to_vec())];
+        if self.cfg.nat_traversal {
+            v.push(Payload::VendorId(VID_NATT.to_vec()));
+        }
+        v
+    }
+
+    fn natt_on(&self) -> bool {
+        self.cfg.nat_traversal && self.peer_natt
+    }
+
+    fn natd_hash(&self, hash: HashAlg, a: SocketAddr) -> Vec<u8> {
+        let ip = match a.ip() {
+            std::net::IpAddr::V4(v) => v.octets().to_vec(),
+            std::net::IpAddr::V6(v) => v.octets().to_vec(),
+        };
+        hash.digest(&[
+            &self.cky_i.0.to_be_bytes(),
+            &self.cky_r.0.to_be_bytes(),
+            &ip,
+            &a.port().to_be_bytes(),
+        ])
+        .as_ref()
+        .to_vec()
+    }
+
+    /// NAT-D payloads (RFC 3947 §3.2): the hash of the peer's address first, then ours.
+    fn natd_payloads(&self, chosen: IkeProposal) -> Vec<Payload> {
+        if !self.natt_on() {
+            return Vec::new();
+        }
+        let h = hash_alg(chosen.prf);
+        vec![
+            Payload::NatD(self.natd_hash(h, self.remote)),
+            Payload::NatD(self.natd_hash(h, self.local)),
+        ]
+    }
+
+    /// Compares the peer's NAT-D payloads with the addresses we see (RFC 3947 §3.2).
+    fn check_natd(&mut self, chosen: IkeProposal, payloads: &[Payload]) {
+        if !self.natt_on() {
+            return;
+        }
+        let nds: Vec<&[u8]> = payloads
+            .iter()
+            .filter_map(|p| match p {
+                Payload::NatD(d) => Some(d.as_slice()),
+                _ => None,
+            })
+            .collect();
+        let Some((first, rest)) = nds.split_first() else {
+            return;
+        };
+        let h = hash_alg(chosen.prf);
+        let we_behind = *first != self.natd_hash(h, self.local).as_slice();
+        let peer_hash = self.natd_hash(h, self.remote);
+        let peer_behind = !rest.iter().any(|d| *d == peer_hash.as_slice());
+        if we_behind || peer_behind {
+            info!(tunnel = %self.tunnel, we_behind, peer_behind, "NAT detected: floating to UDP 4500");
+            self.nat_detected = true;
+        }
+    }
+
+    /// The initiator moves to the NAT-T ports once a NAT was detected (RFC 3947 §4).
+    fn float(&mut self) {
+        if self.nat_detected && !self.uses_natt_port() {
+            self.local = SocketAddr::new(self.local.ip(), self.ports.natt);
+            self.remote = SocketAddr::new(self.remote.ip(), self.ports.natt_peer);
+        }
     }
 
     fn note_vids(&mut self, payloads: &[Payload]) {
@@ -532,6 +611,9 @@ impl Isakmp {
             if let Payload::VendorId(v) = p {
                 if v.as_slice() == VID_DPD {
                     self.peer_dpd = true;
+                }
+                if v.as_slice() == VID_NATT {
+                    self.peer_natt = true;
                 }
             }
         }
@@ -735,6 +817,7 @@ impl Isakmp {
                     Payload::Hash(hash_r.as_bytes().to_vec()),
                 ];
                 pls.extend(me.our_vids());
+                pls.extend(me.natd_payloads(chosen));
                 let bytes = me.plain(hdr, &pls)?;
                 me.state = P1State::ExpectAm3 {
                     ctx: Box::new(P1Ctx {
@@ -865,10 +948,11 @@ impl Isakmp {
                 self.cky_r = msg.header.cookie_r;
                 let dh = t!(st(), gen_dh(chosen.dh, rng));
                 let ni = rand_bytes(rng, NONCE_LEN);
-                let pls = vec![
+                let mut pls = vec![
                     Payload::Ke(dh.public_value().to_vec()),
                     Payload::Nonce(ni.clone()),
                 ];
+                pls.extend(self.natd_payloads(chosen));
                 let hdr = self.header(ExchangeType::IDENTITY_PROTECTION, 0);
                 let bytes = t!(st(), self.plain(hdr, &pls));
                 self.chosen = Some(chosen);
@@ -965,6 +1049,8 @@ impl Isakmp {
                     &sai_b,
                     &id.body_octets(),
                 );
+                self.check_natd(chosen, payloads);
+                self.float();
                 let mut pls = vec![Payload::Id(id), Payload::Hash(hash_i.as_bytes().to_vec())];
                 if self.send_initial_contact {
                     pls.push(self.initial_contact());
@@ -1074,7 +1160,9 @@ impl Isakmp {
                         dh.public_value()
                     )
                 );
-                let pls = vec![Payload::Ke(dh.public_value().to_vec()), Payload::Nonce(nr)];
+                self.check_natd(chosen, payloads);
+                let mut pls = vec![Payload::Ke(dh.public_value().to_vec()), Payload::Nonce(nr)];
+                pls.extend(self.natd_payloads(chosen));
                 let hdr = self.header(ExchangeType::IDENTITY_PROTECTION, 0);
                 let bytes = t!(st(), self.plain(hdr, &pls));
                 self.state = P1State::ExpectMm5 {
@@ -1237,10 +1325,13 @@ impl Isakmp {
                     &sai_b,
                     &idii_b,
                 );
+                self.check_natd(chosen, payloads);
                 let mut pls = vec![Payload::Hash(hash_i.as_bytes().to_vec())];
+                pls.extend(self.natd_payloads(chosen));
                 if self.send_initial_contact {
                     pls.push(self.initial_contact());
                 }
+                self.float();
                 let hdr = self.header(ExchangeType::AGGRESSIVE, 0);
                 let (bytes, last) = match Isakmp::seal(&keys, hdr, &pls, &keys.p1_iv) {
                     Ok(v) => v,
@@ -1294,6 +1385,9 @@ impl Isakmp {
                         peer_id: id.unwrap_or_else(|| self.cfg.remote_id.clone()),
                     };
                     return Err((P1State::Closed, Error::PeerIncompatible(err)));
+                }
+                if let Some(c) = self.chosen {
+                    self.check_natd(c, &payloads);
                 }
                 let mut keys = ctx.keys;
                 if let Some(l) = last {
@@ -2610,14 +2704,7 @@ fn derive_keys(
     g_xi: &[u8],
     g_xr: &[u8],
 ) -> Result<Keys, Error> {
-    let hash = match chosen.prf {
-        dualsec_crypto::PrfId::HMAC_MD5 => HashAlg::Md5,
-        dualsec_crypto::PrfId::HMAC_SHA1 => HashAlg::Sha1,
-        dualsec_crypto::PrfId::HMAC_SHA2_256 => HashAlg::Sha256,
-        dualsec_crypto::PrfId::HMAC_SHA2_384 => HashAlg::Sha384,
-        dualsec_crypto::PrfId::HMAC_SHA2_512 => HashAlg::Sha512,
-        _ => return Err(Error::ApiMisuse("unsupported phase-1 hash")),
-    };
+    let hash = hash_alg(chosen.prf);
     let prf = Prf::from_hash(hash);
     let cipher = Cipher::new(chosen.encr, chosen.key_bits)
         .map_err(|_| Error::ApiMisuse("unsupported phase-1 cipher"))?;
@@ -2646,4 +2733,16 @@ fn derive_keys(
         skeyid_a: ids.skeyid_a,
         p1_iv,
     })
+}
+
+/// The phase-1 hash of a PRF we negotiate (only the five of [`super::proposal`]'s table are
+/// ever chosen; anything else falls back to SHA-1 and cannot be selected).
+fn hash_alg(prf: dualsec_crypto::PrfId) -> HashAlg {
+    match prf {
+        dualsec_crypto::PrfId::HMAC_MD5 => HashAlg::Md5,
+        dualsec_crypto::PrfId::HMAC_SHA2_256 => HashAlg::Sha256,
+        dualsec_crypto::PrfId::HMAC_SHA2_384 => HashAlg::Sha384,
+        dualsec_crypto::PrfId::HMAC_SHA2_512 => HashAlg::Sha512,
+        _ => HashAlg::Sha1,
+    }
 }

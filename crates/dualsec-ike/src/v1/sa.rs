@@ -334,8 +334,8 @@ pub(crate) fn id_to_ts(id: &Identification) -> Option<TrafficSelector> {
         ip_protocol: id.protocol,
         start_port,
         end_port,
-        start_addr: std::net::IpAddr::from(start_addr),
-        end_addr: std::net::IpAddr::from(end_addr),
+        start_addr,
+        end_addr,
     })
 }
 
@@ -591,7 +591,7 @@ impl Isakmp {
         let h = hash_alg(chosen.prf);
         let we_behind = *first != self.natd_hash(h, self.local).as_slice();
         let peer_hash = self.natd_hash(h, self.remote);
-        let peer_behind = !rest.iter().any(|d| *d == peer_hash.as_slice());
+        let peer_behind = !rest.contains(&peer_hash.as_slice());
         if we_behind || peer_behind {
             info!(tunnel = %self.tunnel, we_behind, peer_behind, "NAT detected: floating to UDP 4500");
             self.nat_detected = true;
@@ -790,7 +790,7 @@ impl Isakmp {
                 let keys = derive_keys(
                     &cfg,
                     chosen,
-                    &ni.to_vec(),
+                    ni,
                     &nr,
                     &g_xy,
                     me.cky_i,
@@ -918,7 +918,9 @@ impl Isakmp {
         Ok(())
     }
 
-    #[allow(clippy::too_many_lines)]
+    // The error hands the state back so a bad message does not end the negotiation; it is rare
+    // and short-lived, so its size does not matter.
+    #[allow(clippy::too_many_lines, clippy::result_large_err)]
     fn phase1_step(
         &mut self,
         now: Instant,
@@ -2155,6 +2157,9 @@ impl Isakmp {
                 return Ok(());
             }
             Body::Encrypted { .. } => {
+                if let P1State::ExpectMm6 { ctx } = &self.state {
+                    return Err(self.notify_before_mm6(&ctx.keys, msg));
+                }
                 let Some(keys) = self.keys.as_ref() else {
                     return Err(Error::InvalidMessage(
                         "encrypted message before keys".into(),
@@ -2186,45 +2191,36 @@ impl Isakmp {
         let mut ack = None;
         for p in &payloads {
             match p {
-                Payload::Notify(n) if n.ty == NotifyType::R_U_THERE => {
-                    if n.spi.as_slice() == self.cookies() {
-                        let seq = u32::from_be_bytes(
-                            n.data
-                                .get(..4)
-                                .and_then(|s| s.try_into().ok())
-                                .unwrap_or_default(),
-                        );
-                        ack = Some(seq);
-                    }
-                }
-                Payload::Notify(n) if n.ty == NotifyType::R_U_THERE_ACK => {
-                    let seq = n
+                // RFC 3706 §5.1: echo the sequence number of an R-U-THERE about this SA.
+                Payload::Notify(n)
+                    if n.ty == NotifyType::R_U_THERE && n.spi.as_slice() == self.cookies() =>
+                {
+                    ack = n
                         .data
                         .get(..4)
                         .and_then(|s| <[u8; 4]>::try_from(s).ok())
                         .map(u32::from_be_bytes);
-                    if seq == Some(self.dpd_seq) || self.dpd_outstanding {
-                        self.dpd_alive(now);
-                    }
                 }
+                // Any authenticated message proves liveness (dpd_alive below), the ACK included.
+                Payload::Notify(n) if n.ty == NotifyType::R_U_THERE_ACK => {}
                 Payload::Notify(n) if n.ty == NotifyType::INITIAL_CONTACT => {
                     self.peer_initial_contact = true;
                 }
-                Payload::Notify(n) => {
-                    if n.ty.0 < 16384 {
-                        let e = self.explain_notify(n.ty);
-                        self.child_failed(e, out);
-                        self.pending = None;
-                        self.timers.stop(Timer::Retransmit);
-                        self.quick
-                            .retain(|_, q| !matches!(q.state, QmState::ExpectQm2 { .. }));
-                    }
+                // Error notifies (RFC 2408 §3.14.1: types below 16384) fail the quick mode.
+                Payload::Notify(n) if n.ty.0 < 16384 => {
+                    let e = self.explain_notify(n.ty);
+                    self.child_failed(e, out);
+                    self.pending = None;
+                    self.timers.stop(Timer::Retransmit);
+                    self.quick
+                        .retain(|_, q| !matches!(q.state, QmState::ExpectQm2 { .. }));
                 }
-                Payload::Delete(d) if d.protocol == ProtocolId::ISAKMP => {
-                    if d.spis.iter().any(|s| s.as_slice() == self.cookies()) {
-                        info!(tunnel = %self.tunnel, "peer deleted the ISAKMP SA");
-                        self.peer_deleted = true;
-                    }
+                Payload::Delete(d)
+                    if d.protocol == ProtocolId::ISAKMP
+                        && d.spis.iter().any(|s| s.as_slice() == self.cookies()) =>
+                {
+                    info!(tunnel = %self.tunnel, "peer deleted the ISAKMP SA");
+                    self.peer_deleted = true;
                 }
                 Payload::Delete(d) if d.protocol == ProtocolId::IPSEC_ESP => {
                     for s in &d.spis {
@@ -2252,6 +2248,47 @@ impl Isakmp {
             self.send_info(vec![Payload::Notify(n)], rng, out);
         }
         Ok(())
+    }
+
+    /// An encrypted informational while we wait for MM6: strongSwan answers an MM5 it cannot
+    /// decrypt with HASH + N(PAYLOAD-MALFORMED) under its own keys. If it does not decrypt and
+    /// verify under ours, the peer derived other keys from the same DH exchange: the PSKs differ
+    /// (RFC 2409 §5, SKEYID = prf(PSK, Ni_b | Nr_b)).
+    fn notify_before_mm6(&self, keys: &Keys, msg: &Message) -> Error {
+        let iv = kdf::phase2_iv(keys.hash, &keys.p1_iv, msg.header.message_id, keys.cipher);
+        let verified = Isakmp::open(keys, msg, &iv)
+            .ok()
+            .and_then(|(body, text, _)| {
+                let Some(Payload::Hash(hash)) = body.payloads.first() else {
+                    return None;
+                };
+                let rest = match (body.spans.get(1), body.spans.last()) {
+                    (Some(a), Some(b)) => text.get(a.payload.start..b.payload.end)?.to_vec(),
+                    _ => Vec::new(),
+                };
+                let expect = kdf::qm_hash1(
+                    keys.prf,
+                    keys.skeyid_a.as_bytes(),
+                    msg.header.message_id,
+                    &rest,
+                );
+                expect.ct_eq(hash).then_some(body.payloads)
+            });
+        match verified {
+            None => Error::PeerIncompatible(NegotiationError::PskMismatch {
+                peer_id: self.cfg.remote_id.clone(),
+            }),
+            Some(payloads) => {
+                let ty = payloads.iter().find_map(|p| match p {
+                    Payload::Notify(n) => Some(n.ty),
+                    _ => None,
+                });
+                match ty {
+                    Some(ty) => Error::PeerIncompatible(self.explain_notify(ty)),
+                    None => proto("informational without notify during phase 1"),
+                }
+            }
+        }
     }
 
     fn dpd_alive(&mut self, now: Instant) {
@@ -2310,7 +2347,7 @@ impl Isakmp {
             if self.is_closed() {
                 return;
             }
-            if !self.timers.get(t).is_some_and(|at| at <= now) {
+            if self.timers.get(t).is_none_or(|at| at > now) {
                 continue;
             }
             self.timers.stop(t);
@@ -2662,9 +2699,7 @@ fn responder_lifetime(pls: &[Payload]) -> Option<Duration> {
                 (u64::from(v), 4)
             } else {
                 let l = usize::from(v);
-                let Some(b) = n.data.get(i + 4..i + 4 + l) else {
-                    return None;
-                };
+                let b = n.data.get(i + 4..i + 4 + l)?;
                 if l > 8 {
                     return None;
                 }

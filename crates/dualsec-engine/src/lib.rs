@@ -15,7 +15,6 @@
 //! * `driver`: the IO thread ([`Engine`]).
 //! * `failover`: one `dualsec_ha::Failover` per connection: probes, outbound carrier, switch
 //!   events (issue 6, R-HA-1..5).
-//! * [`publish`]: published routes into the VPC side's kernel table (issue 7).
 //!
 //! Start it with [`Engine::start`]; dropping the [`Engine`] deletes every tunnel (IKE DELETE
 //! to each peer), removes its kernel routes and stops the data plane.
@@ -24,7 +23,6 @@ mod driver;
 mod failover;
 pub mod ownership;
 pub mod plan;
-pub mod publish;
 mod translate;
 
 pub use driver::{Engine, EngineConfig};

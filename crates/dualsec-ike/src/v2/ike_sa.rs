@@ -5,6 +5,15 @@
 //! its output. Message-id window: 1 in each direction (RFC 7296 §2.3; we never send
 //! SET_WINDOW_SIZE), so at most one request of ours is outstanding and the last response is
 //! cached for retransmitted requests.
+//!
+//! Collisions: simultaneous CHILD SA rekeys are resolved as RFC 7296 §2.8.1 says (the exchange
+//! holding the lowest of the four nonces produced the redundant SA; its initiator deletes it, the
+//! other side deletes the old SA). A rekey request for an IKE SA whose own rekey is in flight is
+//! answered TEMPORARY_FAILURE (§2.25) instead of completing both (§2.8.2); the original
+//! initiator retries after 2 s, the responder after 5 s, so they cannot collide again.
+//!
+//! Not implemented: IKE fragmentation (RFC 7383; PSK messages stay far below any MTU), EAP and
+//! certificates, MOBIKE, IKE_SA_INIT/AUTH window sizes above 1.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -93,6 +93,11 @@ wire_enum! {
         Des = "des",
         /// 3DES-CBC (legacy peers only; slow).
         TripleDes = "3des",
+        /// dualsec extension (not a provider value): AES-128-GCM with a 16-byte ICV (RFC 4106 for
+        /// ESP, RFC 5282 for IKE); the authentication setting then only selects the IKE PRF.
+        Aes128Gcm16 = "aes128gcm16",
+        /// dualsec extension: AES-256-GCM with a 16-byte ICV; see [`EncAlg::Aes128Gcm16`].
+        Aes256Gcm16 = "aes256gcm16",
     }
 }
 
@@ -810,6 +815,12 @@ mod tests {
     fn enums_parse_case_insensitively_and_list_allowed_values() {
         assert_eq!("AES256".parse::<EncAlg>().unwrap(), EncAlg::Aes256);
         assert_eq!(EncAlg::TripleDes.as_str(), "3des");
+        // Extension values for AES-GCM (issue 5), case-insensitive like the rest.
+        assert_eq!(
+            "AES128GCM16".parse::<EncAlg>().unwrap(),
+            EncAlg::Aes128Gcm16
+        );
+        assert_eq!(EncAlg::Aes256Gcm16.as_str(), "aes256gcm16");
         let e = IkeVersion::parse_as(
             "TunnelOptionsSpecification.1.TunnelIkeConfig.IkeVersion",
             "ikev3",

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `aes` / `aes192` / `aes256` | `aes128` / `aes192` / `aes256` | ENCR_AES_CBC 128/192/256 |
 //! | `des` / `3des` | `des` / `3des` | ENCR_DES / ENCR_3DES |
-//! | — | `aes128gcm16` / `aes192gcm16` / `aes256gcm16` | ENCR_AES_GCM_16 |
+//! | `aes128gcm16` / — / `aes256gcm16` (dualsec extension) | `aes128gcm16` / `aes192gcm16` / `aes256gcm16` | ENCR_AES_GCM_16 |
 //! | `md5` `sha1` `sha256` `sha384` `sha512` | same | AUTH_HMAC_* (and the PRF of the same hash) |
 //! | — | `prfmd5` `prfsha1` `prfsha256` `prfsha384` `prfsha512` | PRF_HMAC_* |
 //! | `group1` `group2` `group5` `group14` | `modp768` `modp1024` `modp1536` `modp2048` | MODP |
@@ -66,9 +66,18 @@ static TABLE: &[Entry] = &[
         "3des",
         Transform::Encr(Cipher::TRIPLE_DES_CBC),
     ),
-    e(None, "aes128gcm16", Transform::Encr(Cipher::AES128_GCM16)),
+    // dualsec's extension names for AES-GCM (not provider values): the strongSwan keywords.
+    e(
+        Some("aes128gcm16"),
+        "aes128gcm16",
+        Transform::Encr(Cipher::AES128_GCM16),
+    ),
     e(None, "aes192gcm16", Transform::Encr(Cipher::AES192_GCM16)),
-    e(None, "aes256gcm16", Transform::Encr(Cipher::AES256_GCM16)),
+    e(
+        Some("aes256gcm16"),
+        "aes256gcm16",
+        Transform::Encr(Cipher::AES256_GCM16),
+    ),
     e(Some("md5"), "md5", Transform::Integ(Integ::HMAC_MD5_96)),
     e(Some("sha1"), "sha1", Transform::Integ(Integ::HMAC_SHA1_96)),
     e(
@@ -211,10 +220,19 @@ impl Suite {
         authentication_name: &str,
         dh_name: &str,
     ) -> Result<Suite> {
+        let cipher = encryption(encryption_name)?;
+        let auth = authentication(authentication_name)?;
+        // An AEAD cipher (the `aes128gcm16` extension) has no integrity transform; the
+        // authentication setting then selects only the IKE PRF (RFC 5282 §8).
+        let (integ, prf) = if cipher.is_aead() {
+            (None, Some(auth.prf))
+        } else {
+            (Some(auth.integ), None)
+        };
         Ok(Suite {
-            cipher: encryption(encryption_name)?,
-            integ: Some(authentication(authentication_name)?.integ),
-            prf: None,
+            cipher,
+            integ,
+            prf,
             dh: dh_group(dh_name)?,
         })
     }

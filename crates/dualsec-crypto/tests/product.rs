@@ -12,7 +12,16 @@ fn r_tun_3_encryption_names() {
     assert_eq!(product::encryption("aes256").unwrap(), Cipher::AES256_CBC);
     assert_eq!(product::encryption("des").unwrap(), Cipher::DES_CBC);
     assert_eq!(product::encryption("3des").unwrap(), Cipher::TRIPLE_DES_CBC);
-    for bad in ["AES", "aes128", "aes128gcm16", "", "sha1"] {
+    // dualsec's AES-GCM extension names (issue 5); aes192gcm16 is not offered.
+    assert_eq!(
+        product::encryption("aes128gcm16").unwrap(),
+        Cipher::AES128_GCM16
+    );
+    assert_eq!(
+        product::encryption("aes256gcm16").unwrap(),
+        Cipher::AES256_GCM16
+    );
+    for bad in ["AES", "aes128", "aes192gcm16", "", "sha1"] {
         assert!(
             matches!(
                 product::encryption(bad),
@@ -135,4 +144,15 @@ fn strongswan_parser_rejects_malformed_proposals() {
     ] {
         assert!(Suite::parse_strongswan(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn aead_product_suite_has_no_integrity_and_keeps_the_prf() {
+    // RFC 5282 §8 (IKE with AEAD negotiates a PRF, no integrity); RFC 4106 for ESP.
+    let s = Suite::from_product("aes128gcm16", "sha256", "group14").unwrap();
+    assert_eq!(s.integ, None);
+    assert_eq!(s.to_strongswan_ike(), "aes128gcm16-prfsha256-modp2048");
+    assert_eq!(s.to_strongswan_esp(), "aes128gcm16-modp2048");
+    let s = Suite::from_product("aes256gcm16", "md5", "disabled").unwrap();
+    assert_eq!(s.to_strongswan_esp(), "aes256gcm16");
 }

@@ -38,21 +38,27 @@ while True:
         print("connect failed:", e, flush=True)
         conn.close()
         continue
+    # Half-close on EOF and drain what is still in flight: closing a TCP socket with unread
+    # data sends a RST, and a RST can make BIRD drop our last NOTIFICATION unread.
     def pipe(a, b):
-        try:
-            while True:
+        broken = False
+        while True:
+            try:
                 d = a.recv(65536)
-                if not d:
-                    break
+            except OSError:
+                break
+            if not d:
+                break
+            if broken:
+                continue
+            try:
                 b.sendall(d)
+            except OSError:
+                broken = True
+        try:
+            b.shutdown(socket.SHUT_WR)
         except OSError:
             pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
     t = threading.Thread(target=pipe, args=(tcp, conn), daemon=True)
     t.start()
     pipe(conn, tcp)

@@ -162,8 +162,10 @@ fn cli_does_the_actions_through_the_signed_api() {
         ],
         &[],
     );
-    assert!(!o.status.success());
-    assert!(text(&o).1.contains("not available yet"));
+    assert!(o.status.success(), "{:?}", text(&o));
+    let conf = text(&o).0;
+    assert!(conf.contains("connections {"), "{conf}");
+    assert!(conf.contains("secrets {"), "{conf}");
 
     // Errors: provider code on stderr, non-zero exit.
     let o = cli(

@@ -42,6 +42,10 @@ impl Server {
             .arg(data_dir)
             .arg("--listen")
             .arg("127.0.0.1:0")
+            // These servers run in the test's own (root) namespace: the engine would create a
+            // TUN and bind UDP 500/4500 on whatever 192.0.2.x the host has. API tests need none
+            // of it; tunnel tests run `serve` inside testbed namespaces instead.
+            .arg("--no-engine")
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -29,14 +29,14 @@ use dualsec_esp::{
 };
 use dualsec_ha::{SaDownCause, ZoneId};
 use dualsec_ike::v2::{
-    ChildSaInfo, DownReason, Endpoint, EndpointConfig, Event, NegotiationError, TrafficSelector,
-    Transmit,
+    ChildSaInfo, DownReason, EndpointConfig, Event, NegotiationError, TrafficSelector, Transmit,
 };
 use ipnet::{IpNet, Ipv4Net};
 use rand_core::OsRng;
 use tracing::{debug, info, warn};
 
 use crate::failover::{Action, HaSet};
+use crate::ike::IkeEndpoints;
 use crate::plan::{Plan, RoutePlan, plan};
 
 /// How the engine runs.
@@ -256,7 +256,8 @@ struct Driver {
     cfg: EngineConfig,
     dp: ControlHandle,
     outputs: DataPlaneOutputs,
-    ep: Endpoint,
+    /// IKEv2 and IKEv1 endpoints (issue 8).
+    ep: IkeEndpoints,
     rng: OsRng,
     names: Names,
     running: BTreeMap<TunnelId, Running>,
@@ -290,7 +291,7 @@ impl Driver {
         outputs: DataPlaneOutputs,
     ) -> Driver {
         let mut rng = OsRng;
-        let ep = Endpoint::new(EndpointConfig::default(), &mut rng);
+        let ep = IkeEndpoints::new(EndpointConfig::default(), &mut rng);
         let now = Instant::now();
         Driver {
             control,
@@ -440,8 +441,8 @@ impl Driver {
             };
             match &t.setup {
                 Ok(cfg) => {
-                    self.ep
-                        .add_tunnel(dualsec_ike::v2::TunnelId(u64::from(num)), cfg.clone());
+                    let ike_id = dualsec_ike::v2::TunnelId(u64::from(num));
+                    self.ep.add_tunnel(now, ike_id, cfg.clone(), &mut self.rng);
                     if t.effect_immediately {
                         self.initiate(now, &mut r);
                     }

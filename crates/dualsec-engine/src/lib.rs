@@ -12,6 +12,8 @@
 //! * [`ownership`]: which tunnels this node runs (the scale-out seam).
 //! * [`plan`]: desired state → tunnels, connections and routes for this node; pure.
 //! * `translate`: product settings (R-TUN-*) → the IKEv2 core's `TunnelConfig`.
+//! * `ike`: the IKEv1 and IKEv2 endpoints behind one face, datagrams demultiplexed by the
+//!   ISAKMP major version (issue 8).
 //! * `driver`: the IO thread ([`Engine`]).
 //! * `failover`: one `dualsec_ha::Failover` per connection: probes, outbound carrier, switch
 //!   events (issue 6, R-HA-1..5).
@@ -21,8 +23,10 @@
 
 mod driver;
 mod failover;
+mod ike;
 pub mod ownership;
 pub mod plan;
 mod translate;
 
 pub use driver::{Engine, EngineConfig};
+pub use ike::{IkeFlavor, IkeSetup, major_version};

@@ -10,11 +10,11 @@ use std::net::IpAddr;
 use dualsec_control::ids::{TunnelId, VpnConnectionId, VpnGatewayId};
 use dualsec_control::model::{RoutingMode, TunnelIndex};
 use dualsec_control::requests::DesiredState;
-use dualsec_ike::v2::TunnelConfig;
 use ipnet::Ipv4Net;
 
+use crate::ike::IkeSetup;
 use crate::ownership::owns_tunnel;
-use crate::translate::{Unsupported, ike_config};
+use crate::translate::{Unsupported, ike_setup};
 
 /// One tunnel this node runs.
 #[derive(Debug)]
@@ -28,7 +28,7 @@ pub struct TunnelPlan {
     /// Negotiate at once (R-CONN-3) rather than on the first packet.
     pub effect_immediately: bool,
     /// The IKE configuration, or why this tunnel cannot run.
-    pub setup: Result<TunnelConfig, Unsupported>,
+    pub setup: Result<IkeSetup, Unsupported>,
 }
 
 /// A route into a connection: destination, and in policy mode the source too (R-CONN-2).
@@ -79,7 +79,7 @@ pub fn plan(desired: &DesiredState, node_ips: &[IpAddr]) -> Plan {
                 .iter()
                 .find(|c| c.id == tunnel.customer_gateway_id);
             let setup = match customer {
-                Some(c) => ike_config(conn, tunnel, c, local),
+                Some(c) => ike_setup(conn, tunnel, c, local),
                 None => Err(format!(
                     "customer gateway {} not found",
                     tunnel.customer_gateway_id.as_str()

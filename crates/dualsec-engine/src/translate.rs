@@ -1,4 +1,5 @@
-//! Desired state (the product's settings, R-TUN-*) → the IKEv2 core's [`TunnelConfig`].
+//! Desired state (the product's settings, R-TUN-*) → the IKE cores' [`TunnelConfig`] (shared by
+//! IKEv1 and IKEv2) and the version to run it with ([`IkeSetup`]).
 //!
 //! The product's algorithm names map to transforms through `dualsec_crypto::product`, the one
 //! table of them; nothing here knows an algorithm id.
@@ -7,12 +8,15 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use dualsec_control::model::{CustomerGateway, Tunnel, VpnConnection};
-use dualsec_control::values::{IkeIdentity, IkeVersion, Lifetime};
+use dualsec_control::values::{IkeIdentity, IkeMode, IkeVersion, Lifetime};
 use dualsec_crypto::product::Suite;
+use dualsec_ike::v1;
 use dualsec_ike::v2::{
     DpdConfig, EspProposal, Identity, IkeProposal, Psk, TrafficSelector, TunnelConfig,
 };
 use ipnet::Ipv4Net;
+
+use crate::ike::{IkeFlavor, IkeSetup};
 
 /// Why a tunnel cannot run here; becomes its observed last error.
 pub type Unsupported = String;
@@ -39,19 +43,13 @@ fn selectors(nets: &[Ipv4Net]) -> Vec<TrafficSelector> {
         .collect()
 }
 
-/// The IKEv2 configuration of `tunnel` of `conn`, whose gateway-side address is `local`.
-pub fn ike_config(
+/// The IKE configuration (either version) of `tunnel` of `conn`, whose gateway-side address is `local`.
+fn ike_config(
     conn: &VpnConnection,
     tunnel: &Tunnel,
     customer: &CustomerGateway,
     local: Ipv4Addr,
 ) -> Result<TunnelConfig, Unsupported> {
-    if tunnel.ike.version == IkeVersion::V1 {
-        return Err(
-            "IKEv1 is not implemented yet in this gateway; set IkeVersion=ikev2 on this tunnel"
-                .into(),
-        );
-    }
     let ike = &tunnel.ike;
     let ike_suite = Suite::from_product(
         ike.enc_alg.as_str(),
@@ -92,4 +90,25 @@ pub fn ike_config(
     cfg.local_ts = selectors(&conn.local_subnets);
     cfg.remote_ts = selectors(&conn.remote_subnets);
     Ok(cfg)
+}
+
+/// The whole setup of `tunnel`: [`ike_config`] plus the IKE version, and for IKEv1 the
+/// phase-1 mode (R-TUN-3). R-CONN-2 (one CIDR per side with IKEv1) is enforced by the API.
+pub fn ike_setup(
+    conn: &VpnConnection,
+    tunnel: &Tunnel,
+    customer: &CustomerGateway,
+    local: Ipv4Addr,
+) -> Result<IkeSetup, Unsupported> {
+    let config = ike_config(conn, tunnel, customer, local)?;
+    let flavor = match tunnel.ike.version {
+        IkeVersion::V2 => IkeFlavor::V2,
+        IkeVersion::V1 => IkeFlavor::V1(v1::Options {
+            mode: match tunnel.ike.mode {
+                IkeMode::Main => v1::Mode::Main,
+                IkeMode::Aggressive => v1::Mode::Aggressive,
+            },
+        }),
+    };
+    Ok(IkeSetup { config, flavor })
 }

@@ -6,9 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dualsec_control::requests::*;
-use dualsec_control::values::{IkeVersion, parse_subnets};
+use dualsec_control::values::{IkeMode, IkeVersion, parse_subnets};
 use dualsec_control::*;
+use dualsec_crypto::{DhId, EncrId, PrfId};
+use dualsec_engine::IkeFlavor;
 use dualsec_engine::plan::{RoutePlan, plan};
+use dualsec_ike::v1::{Mode, Options};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -207,9 +210,16 @@ fn r_conn_5_modifying_one_tunnel_changes_only_its_fingerprint() {
     }
 }
 
+/// Issue 8: the API's default ikev1 (api-reference §8 item 10) runs in the IKEv1 endpoint, with
+/// the tunnel's phase-1 mode (R-TUN-3); the same settings feed both IKE versions.
 #[test]
-fn ikev1_tunnels_say_why_they_do_not_run() {
+fn ikev1_tunnels_run_with_their_phase_1_mode_issue_8() {
     let fx = fixture();
+    let mut aggressive = TunnelOptionsInput {
+        customer_gateway_id: Some(fx.cgw.clone()),
+        ..Default::default()
+    };
+    aggressive.ike.ike_mode = Some(IkeMode::Aggressive);
     let v = fx
         .control
         .create_vpn_connection(&CreateVpnConnectionRequest {
@@ -222,13 +232,13 @@ fn ikev1_tunnels_say_why_they_do_not_run() {
             effect_immediately: Some(true),
             auto_config_route: None,
             enable_tunnels_bgp: None,
-            // The provider's API default is ikev1 (api-reference §8 item 10).
+            // No IkeVersion: the provider's API default is ikev1, mode main.
             tunnels: vec![
                 TunnelOptionsInput {
                     customer_gateway_id: Some(fx.cgw.clone()),
                     ..Default::default()
                 },
-                ikev2_tunnel(&fx.cgw),
+                aggressive,
             ],
             resource_group_id: None,
             tags: vec![],
@@ -239,8 +249,26 @@ fn ikev1_tunnels_say_why_they_do_not_run() {
         &fx.control.desired_state().unwrap(),
         &ips(&["192.0.2.1", "192.0.2.2"]),
     );
-    let t1 = &p.tunnels[&v.connection.tunnels[0].id];
-    let err = t1.setup.as_ref().expect_err("ikev1 is not built yet");
-    assert!(err.contains("IKEv1"), "{err}");
-    assert!(p.tunnels[&v.connection.tunnels[1].id].setup.is_ok());
+    let t1 = p.tunnels[&v.connection.tunnels[0].id]
+        .setup
+        .as_ref()
+        .unwrap();
+    let t2 = p.tunnels[&v.connection.tunnels[1].id]
+        .setup
+        .as_ref()
+        .unwrap();
+    assert_eq!(t1.flavor, IkeFlavor::V1(Options { mode: Mode::Main }));
+    assert_eq!(
+        t2.flavor,
+        IkeFlavor::V1(Options {
+            mode: Mode::Aggressive
+        })
+    );
+    // The API default proposal aes/md5/group2 (api-reference §8) as IKEv1 transforms.
+    let ike = &t1.ike_proposals[0];
+    assert_eq!((ike.encr, ike.key_bits), (EncrId::AES_CBC, Some(128)));
+    assert_eq!(ike.prf, PrfId::HMAC_MD5);
+    assert_eq!(ike.dh, DhId::MODP_1024);
+    assert_eq!(t1.local_ts.len(), 1);
+    assert_eq!(t1.remote_ts.len(), 1);
 }

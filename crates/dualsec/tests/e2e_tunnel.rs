@@ -116,7 +116,11 @@ fn tail(s: &str, n: usize) -> String {
 
 /// Creates gateway, customer gateway and a policy-mode connection (VPC ⇄ IDC), IKEv2 on both
 /// tunnels, negotiating at once; extra `--set` parameters apply to both tunnels.
-fn create_connection(d: &Dualsec, tunnel_sets: &[(&str, &str)]) -> (String, [String; 2]) {
+fn create_connection(
+    d: &Dualsec,
+    effect_immediately: bool,
+    tunnel_sets: &[(&str, &str)],
+) -> (String, [String; 2]) {
     let gw = d.json(&[
         "vpn-gateway",
         "create",
@@ -166,7 +170,7 @@ fn create_connection(d: &Dualsec, tunnel_sets: &[(&str, &str)]) -> (String, [Str
         "--remote-subnet",
         IDC_NET,
         "--effect-immediately",
-        "true",
+        if effect_immediately { "true" } else { "false" },
         "--name",
         "e2e",
     ];
@@ -245,7 +249,7 @@ fn tunnel_up(
     }
     let topo = Topology::build(&TopologyOptions::default()).unwrap();
     let d = Dualsec::start(&topo);
-    let (vco, tunnels) = create_connection(&d, tunnel_sets);
+    let (vco, tunnels) = create_connection(&d, true, tunnel_sets);
     let conf = d.cli(&["peer-config", &vco, "--format", "swanctl"]);
     let cgw = Charon::start(&topo.cgw, &CharonOptions::default()).unwrap();
     cgw.load(&conf).unwrap();
@@ -349,4 +353,36 @@ fn e2e_aes_gcm_tunnel() {
             );
         }
     }
+}
+
+#[test]
+fn e2e_nat_traversal_behind_masquerade() {
+    // Issue 5 NAT-T: the customer gateway sits behind an nftables masquerade. A device behind a
+    // NAT is unreachable until it sends first, so the customer initiates (dualsec waits for
+    // traffic, EffectImmediately=false) with `local_addrs = %any`, as the generated file says.
+    if !dualsec_testbed::require(&["charon", "swanctl", "ping", "nft", "ip"]) {
+        return;
+    }
+    let topo = Topology::build(&TopologyOptions { nat: true }).unwrap();
+    let d = Dualsec::start(&topo);
+    let (vco, _) = create_connection(&d, false, &[]);
+    let conf = d
+        .cli(&["peer-config", &vco, "--format", "swanctl"])
+        .replace("local_addrs = 203.0.113.1", "local_addrs = %any");
+    assert!(conf.contains("Behind a NAT, set local_addrs = %any"));
+    let cgw = Charon::start(&topo.cgw, &CharonOptions::default()).unwrap();
+    cgw.load(&conf).unwrap();
+    let child = format!("{vco}-tunnel1");
+    cgw.initiate_child(&child, Duration::from_secs(20)).unwrap();
+    d.wait_tunnel(&vco, 0, "ipsec_sa_established", Duration::from_secs(20));
+    let sas = cgw.list_sas().unwrap();
+    let ike = sas.iter().find(|s| s.name == child).expect("IKE SA");
+    assert!(
+        ike.nat_local,
+        "strongSwan must see itself behind the NAT: {ike:?}"
+    );
+    assert_eq!(ike.remote_port, 4500, "{ike:?}");
+    assert!(ike.children.first().is_some_and(|c| c.encap), "{ike:?}");
+    ping_both_ways(&topo);
+    iperf_both_ways(&topo);
 }

@@ -25,6 +25,9 @@
 
 use std::fmt::Write as _;
 
+pub mod bird;
+pub mod frr;
+
 use base64::Engine as _;
 use dualsec_crypto::product::{self, Suite};
 use serde_json::Value;

@@ -254,10 +254,11 @@ impl Endpoint {
     fn current_sa(&self, id: TunnelId) -> Option<u64> {
         // An established SA of the tunnel (duplicates are possible, RFC 7296 §2.8); the one that
         // has been up longest is the one both sides agree on.
+        // SAs being replaced by a rekey (or redundant after a rekey collision) come last.
         self.sas
             .iter()
             .filter(|(_, sa)| sa.tunnel == id && sa.is_established())
-            .min_by_key(|(_, sa)| sa.established_at)
+            .min_by_key(|(_, sa)| (!sa.accepts_probe(), sa.established_at))
             .map(|(s, _)| *s)
     }
 

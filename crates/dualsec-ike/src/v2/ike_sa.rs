@@ -8,9 +8,11 @@
 //!
 //! Collisions: simultaneous CHILD SA rekeys are resolved as RFC 7296 §2.8.1 says (the exchange
 //! holding the lowest of the four nonces produced the redundant SA; its initiator deletes it, the
-//! other side deletes the old SA). A rekey request for an IKE SA whose own rekey is in flight is
-//! answered TEMPORARY_FAILURE (§2.25) instead of completing both (§2.8.2); the original
-//! initiator retries after 2 s, the responder after 5 s, so they cannot collide again.
+//! other side deletes the old SA). Simultaneous IKE SA rekeys complete both exchanges (§2.8.2):
+//! the CHILD SAs wait on the old SA until our response arrives, then move to the new SA not
+//! created with the lowest of the four nonces; the redundant one is deleted by its creator and
+//! the old one by the creator of the survivor. A rekey request arriving after our own rekey of
+//! that SA completed is answered TEMPORARY_FAILURE (§2.25); the peer then keeps our SA.
 //!
 //! Not implemented: IKE fragmentation (RFC 7383; PSK messages stay far below any MTU), EAP and
 //! certificates, MOBIKE, IKE_SA_INIT/AUTH window sizes above 1.
@@ -230,6 +232,9 @@ pub(crate) struct IkeSa {
     pub spawned: Vec<IkeSa>,
     /// The peer is rekeying this IKE SA (we answered); our own rekey must not start.
     replaced: bool,
+    /// RFC 7296 §2.8.2: the peer rekeyed this SA while our rekey of it was outstanding: the SA
+    /// its exchange created (no CHILD SAs yet) and the lower nonce of that exchange.
+    peer_ike_rekey: Option<(Box<IkeSa>, Vec<u8>)>,
     /// First IKE SA of this tunnel since start: send INITIAL_CONTACT (RFC 7296 §2.4).
     initial_contact: bool,
     /// The peer sent INITIAL_CONTACT: the endpoint removes the tunnel's other IKE SAs.
@@ -305,6 +310,7 @@ impl IkeSa {
             children: Vec::new(),
             spawned: Vec::new(),
             replaced: false,
+            peer_ike_rekey: None,
             initial_contact: false,
             peer_initial_contact: false,
             proposal: None,
@@ -1359,12 +1365,18 @@ impl IkeSa {
         Ok(())
     }
 
-    fn on_informational(&mut self, _now: Instant, msg: &Msg, out: &mut Output) -> Vec<Pl> {
+    fn on_informational(&mut self, now: Instant, msg: &Msg, out: &mut Output) -> Vec<Pl> {
         let mut reply = Vec::new();
         let mut our_spis = Vec::new();
         for (protocol, spis) in msg.deletes() {
             match Protocol::from_id(protocol) {
                 Protocol::Ike => {
+                    if let Some((theirs, _)) = self.peer_ike_rekey.take() {
+                        // RFC 7296 §2.8.2: the peer deletes the old SA only when the SA it
+                        // created survives; its DELETE overtook the response to our rekey.
+                        info!(tunnel = %self.tunnel, "IKE SA rekey collision: the peer's rekey stands");
+                        self.adopt(now, *theirs, out);
+                    }
                     info!(tunnel = %self.tunnel, "peer deleted the IKE SA");
                     self.close_after_reply = true;
                     return Vec::new();
@@ -1536,18 +1548,21 @@ impl IkeSa {
     ) -> Result<Vec<Pl>, Error> {
         let malformed =
             |what: &str| Error::PeerMisbehaved(format!("IKE SA rekey request without {what}"));
-        // RFC 7296 §2.8.2 collision and §2.25: while our own IKE rekey (or any other exchange
-        // that moves CHILD SAs) is in flight we refuse; the peer retries later.
-        if matches!(
+        // RFC 7296 §2.25: once this SA is being replaced (our rekey completed, or we already
+        // answered one) another rekey of it is refused; the peer's collision handling then keeps
+        // the SA we created.
+        if self.replaced || self.peer_ike_rekey.is_some() {
+            return Err(Error::Refused(Refusal::TemporaryFailure));
+        }
+        // RFC 7296 §2.8.2: our own rekey of this SA is in flight. Both exchanges complete; the
+        // CHILD SAs stay here until our response tells which new SA survives.
+        let colliding = matches!(
             &self.outstanding,
             Some(Outstanding {
                 pending: Pending::RekeyIke { .. },
                 ..
             })
-        ) || self.replaced
-        {
-            return Err(Error::Refused(Refusal::TemporaryFailure));
-        }
+        );
         let offers = msg.sa().ok_or_else(|| malformed("SA"))?;
         let Some((proposal, number)) = select_ike(&self.cfg.ike_proposals, offers) else {
             return Err(NegotiationError::NoProposalChosen {
@@ -1590,20 +1605,23 @@ impl IkeSa {
             o.number = number;
         }
         // The peer initiated the rekey, so it is the original initiator of the new SA (§2.18).
-        out.events.push_back(Event::IkeRekeyed {
-            tunnel: self.tunnel,
-            spi_i: new_spi_i,
-            spi_r: new_spi_r,
-        });
-        self.spawn(
-            now,
-            Role::Responder,
-            new_spi_i,
-            new_spi_r,
-            new_keys,
-            proposal,
-        );
-        info!(tunnel = %self.tunnel, new_spi = format_args!("{new_spi_r:016x}"), "peer rekeyed the IKE SA");
+        let sa = self
+            .successor(
+                now,
+                Role::Responder,
+                new_spi_i,
+                new_spi_r,
+                new_keys,
+                proposal,
+            )
+            .ok_or(Error::ApiMisuse("IKE rekey before establishment"))?;
+        if colliding {
+            debug!(tunnel = %self.tunnel, "simultaneous IKE SA rekey detected (RFC 7296 §2.8.2)");
+            self.peer_ike_rekey = Some((Box::new(sa), lower(ni, &nr).to_vec()));
+        } else {
+            info!(tunnel = %self.tunnel, new_spi = format_args!("{new_spi_r:016x}"), "peer rekeyed the IKE SA");
+            self.adopt(now, sa, out);
+        }
         Ok(vec![
             Pl::Sa(chosen),
             Pl::Nonce(nr),
@@ -1614,18 +1632,19 @@ impl IkeSa {
         ])
     }
 
-    /// Creates the replacement IKE SA and moves our CHILD SAs to it (RFC 7296 §2.18).
-    fn spawn(
-        &mut self,
+    /// Builds a replacement IKE SA (RFC 7296 §2.18) without CHILD SAs; `None` unless this SA is
+    /// established.
+    fn successor(
+        &self,
         now: Instant,
         role: Role,
         spi_i: u64,
         spi_r: u64,
         keys: IkeKeys,
         proposal: IkeProposal,
-    ) {
+    ) -> Option<IkeSa> {
         let State::Established(est) = &self.state else {
-            return;
+            return None;
         };
         let auth = AuthVerified::inherited(&est.auth);
         let mut sa = IkeSa::blank(
@@ -1642,16 +1661,39 @@ impl IkeSa {
         sa.natt = self.natt;
         sa.nat_detected = self.nat_detected;
         sa.proposal = Some(proposal);
-        sa.children = std::mem::take(&mut self.children);
         sa.state = State::Established(Box::new(Established { keys, auth }));
         sa.arm_ike_lifetime(now);
         sa.arm_dpd(now);
+        Some(sa)
+    }
+
+    /// Moves our CHILD SAs to `sa`, which replaces this SA, and hands it to the endpoint.
+    fn adopt(&mut self, now: Instant, mut sa: IkeSa, out: &mut Output) {
+        out.events.push_back(Event::IkeRekeyed {
+            tunnel: self.tunnel,
+            spi_i: sa.spi_i,
+            spi_r: sa.spi_r,
+        });
+        sa.children = std::mem::take(&mut self.children);
         sa.arm_child_rekey();
         self.replaced = true;
         // The old SA only waits for its DELETE exchange now.
         self.timers.clear();
         self.timers.set_after(Timer::HardExpire, now, OLD_SA_LINGER);
         self.queued.retain(|r| matches!(r, Request::DeleteIke));
+        self.spawned.push(sa);
+    }
+
+    /// Hands the endpoint a redundant IKE SA of a simultaneous rekey (RFC 7296 §2.8.2): it
+    /// carries no CHILD SAs, is never probed or rekeyed, and is gone after its DELETE exchange
+    /// (`delete`: we created it, so we send that DELETE) or after [`OLD_SA_LINGER`].
+    fn park_redundant(&mut self, now: Instant, mut sa: IkeSa, delete: bool) {
+        sa.replaced = true;
+        sa.timers.clear();
+        sa.timers.set_after(Timer::HardExpire, now, OLD_SA_LINGER);
+        if delete {
+            sa.queued.push_back(Request::DeleteIke);
+        }
         self.spawned.push(sa);
     }
 
@@ -2097,8 +2139,15 @@ impl IkeSa {
         if msg.has_notify(NotifyType::TEMPORARY_FAILURE)
             || msg.has_notify(NotifyType::NO_PROPOSAL_CHOSEN)
         {
-            // Collision or refusal: try again a little later (RFC 7296 §2.25). The two ends wait
-            // differently long, so simultaneous rekeys cannot collide again.
+            if let Some((theirs, _)) = self.peer_ike_rekey.take() {
+                // The peer refused ours because its own rekey had already completed on its side
+                // (RFC 7296 §2.25): the SA it created is the only new one; it deletes this SA.
+                info!(tunnel = %self.tunnel, "IKE SA rekey collision: the peer's rekey stands");
+                self.adopt(now, *theirs, out);
+                return Ok(());
+            }
+            // Refusal: try again a little later (RFC 7296 §2.25). The two ends wait
+            // differently long, so they cannot keep colliding.
             let wait = match self.role {
                 Role::Initiator => Duration::from_secs(2),
                 Role::Responder => Duration::from_secs(5),
@@ -2139,21 +2188,33 @@ impl IkeSa {
         let new_keys =
             IkeKeys::rekeyed(keys, suite, ni, &nr, g_ir.as_bytes(), new_spi_i, new_spi_r)
                 .map_err(|e| Error::PeerMisbehaved(e.to_string()))?;
-        info!(tunnel = %self.tunnel, new_spi = format_args!("{new_spi_i:016x}"), "IKE SA rekeyed");
-        out.events.push_back(Event::IkeRekeyed {
-            tunnel: self.tunnel,
-            spi_i: new_spi_i,
-            spi_r: new_spi_r,
-        });
-        self.spawn(
+        let Some(ours) = self.successor(
             now,
             Role::Initiator,
             new_spi_i,
             new_spi_r,
             new_keys,
             proposal,
-        );
-        // We initiated: we delete the old SA (RFC 7296 §2.18).
+        ) else {
+            return Ok(());
+        };
+        if let Some((theirs, their_lowest)) = self.peer_ike_rekey.take() {
+            // RFC 7296 §2.8.2: the new SA created with the lowest of the four nonces is
+            // redundant and is deleted by the side that created it; the side that created the
+            // surviving SA deletes the old one.
+            if lower(ni, &nr) < their_lowest.as_slice() {
+                info!(tunnel = %self.tunnel, "IKE SA rekey collision: ours is redundant, deleting it");
+                self.adopt(now, *theirs, out);
+                self.park_redundant(now, ours, true);
+                return Ok(());
+            }
+            info!(tunnel = %self.tunnel, "IKE SA rekey collision: ours survives");
+            self.park_redundant(now, *theirs, false);
+        } else {
+            info!(tunnel = %self.tunnel, new_spi = format_args!("{new_spi_i:016x}"), "IKE SA rekeyed");
+        }
+        self.adopt(now, ours, out);
+        // We created the surviving SA: we delete the old SA (RFC 7296 §2.18, §2.8.2).
         self.queued.push_back(Request::DeleteIke);
         Ok(())
     }

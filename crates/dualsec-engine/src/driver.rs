@@ -378,6 +378,20 @@ impl Driver {
         for net in std::mem::take(&mut self.kernel_routes) {
             let _ = run_ip(&["route", "del", &net.to_string(), "dev", &self.cfg.tun_name]);
         }
+        // The data plane's totals, for operators and the end-to-end tests (replay/ICV drops).
+        let c = self.dp.counters();
+        let d = &c.esp_drops;
+        info!(
+            esp_rx = c.esp_rx_packets,
+            esp_tx = c.esp_tx_packets,
+            replay = d.get(dualsec_esp::DropReason::Replay),
+            icv = d.get(dualsec_esp::DropReason::IcvFailure),
+            bad_spi = d.get(dualsec_esp::DropReason::BadSpi),
+            malformed = d.get(dualsec_esp::DropReason::Malformed),
+            esp_drops = d.total(),
+            no_sa = c.no_sa,
+            "data plane counters at shutdown"
+        );
         self.dp.shutdown();
     }
 

@@ -86,3 +86,50 @@ fn simultaneous_ike_rekey_keeps_one_new_sa_rfc7296_2_8_2() {
         assert_ne!(a[0].spi_in, child_a.spi_in, "seed {seed}");
     }
 }
+
+/// RFC 7296 §2.25 / §2.8: one side rekeys a CHILD SA while the other rekeys the IKE SA. The
+/// answer to the CHILD rekey arrives on the old IKE SA and must still find the CHILD SA there
+/// (the IKE rekey is refused with TEMPORARY_FAILURE and retried), so no side keeps a CHILD SA
+/// the other does not have, and the IKE rekey completes afterwards.
+#[test]
+fn child_rekey_in_flight_while_peer_rekeys_ike_sa_rfc7296_2_25() {
+    for seed in 0..8u64 {
+        let (a, b) = default_configs();
+        let mut p = Pair::new(400 + seed, a, b);
+        establish(&mut p);
+        let child = p.children(Side::A)[0].clone();
+        let (child_side, ike_side) = if seed % 2 == 0 {
+            (Side::A, Side::B)
+        } else {
+            (Side::B, Side::A)
+        };
+        p.jitter = Duration::from_millis(seed % 3 * 2);
+        p.rekey_child(child_side);
+        p.run_for(Duration::from_millis(seed % 4 * 2));
+        p.rekey_ike(ike_side);
+        p.run_for(Duration::from_secs(1));
+        let (a, b) = (p.children(Side::A), p.children(Side::B));
+        assert_eq!(a.len(), 1, "seed {seed}: A {a:?}");
+        assert_eq!(b.len(), 1, "seed {seed}: B {b:?}");
+        assert_children_match(&a[0], &b[0]);
+        assert_ne!(a[0].spi_in, child.spi_in, "seed {seed}: CHILD SA rekeyed");
+        // The refused IKE rekey is retried and completes.
+        p.run_for(Duration::from_secs(10));
+        let (ra, rb) = (ike_rekeys(&p.events_a), ike_rekeys(&p.events_b));
+        assert_eq!(ra.len(), 1, "seed {seed}: {ra:?}");
+        assert_eq!(ra, rb, "seed {seed}");
+        assert_eq!(p.a.ike_sa_count(), 1, "seed {seed}");
+        assert_eq!(p.b.ike_sa_count(), 1, "seed {seed}");
+        let (a, b) = (p.children(Side::A), p.children(Side::B));
+        assert_eq!(a.len(), 1, "seed {seed}");
+        assert_eq!(b.len(), 1, "seed {seed}");
+        assert_children_match(&a[0], &b[0]);
+        for ev in [&p.events_a, &p.events_b] {
+            assert!(
+                ev.iter()
+                    .all(|e| !matches!(e, Event::IkeDown { .. } | Event::PeerDead { .. })),
+                "seed {seed}: {ev:?}"
+            );
+        }
+    }
+}

@@ -12,7 +12,9 @@
 //! the CHILD SAs wait on the old SA until our response arrives, then move to the new SA not
 //! created with the lowest of the four nonces; the redundant one is deleted by its creator and
 //! the old one by the creator of the survivor. A rekey request arriving after our own rekey of
-//! that SA completed is answered TEMPORARY_FAILURE (§2.25); the peer then keeps our SA.
+//! that SA completed is answered TEMPORARY_FAILURE (§2.25); the peer then keeps our SA. So is
+//! one arriving while a CHILD SA exchange of ours is in flight (its answer needs the CHILD SAs
+//! on this SA); CHILD SA requests still queued move to the new IKE SA.
 //!
 //! Not implemented: IKE fragmentation (RFC 7383; PSK messages stay far below any MTU), EAP and
 //! certificates, MOBIKE, IKE_SA_INIT/AUTH window sizes above 1.
@@ -1554,6 +1556,19 @@ impl IkeSa {
         if self.replaced || self.peer_ike_rekey.is_some() {
             return Err(Error::Refused(Refusal::TemporaryFailure));
         }
+        // RFC 7296 §2.25: a CHILD SA exchange of ours is in flight on this SA. Its answer comes
+        // back on this SA and needs the CHILD SAs here, so they must not move yet; the peer
+        // retries its IKE rekey after our exchange is done.
+        if matches!(
+            &self.outstanding,
+            Some(Outstanding {
+                pending: Pending::RekeyChild { .. } | Pending::DeleteChild { .. },
+                ..
+            })
+        ) {
+            debug!(tunnel = %self.tunnel, "IKE SA rekey refused while our CHILD SA exchange is in flight");
+            return Err(Error::Refused(Refusal::TemporaryFailure));
+        }
         // RFC 7296 §2.8.2: our own rekey of this SA is in flight. Both exchanges complete; the
         // CHILD SAs stay here until our response tells which new SA survives.
         let colliding = matches!(
@@ -1680,7 +1695,19 @@ impl IkeSa {
         // The old SA only waits for its DELETE exchange now.
         self.timers.clear();
         self.timers.set_after(Timer::HardExpire, now, OLD_SA_LINGER);
-        self.queued.retain(|r| matches!(r, Request::DeleteIke));
+        // CHILD SA requests not sent yet go over the new SA (RFC 7296 §1.4: control messages
+        // for CHILD SAs go under the IKE SA's successor); liveness and rekey of the old SA end.
+        for r in std::mem::take(&mut self.queued) {
+            match r {
+                Request::DeleteIke => self.queued.push_back(r),
+                Request::RekeyChild { .. } | Request::DeleteChild { .. } => {
+                    if !sa.queued.contains(&r) {
+                        sa.queued.push_back(r);
+                    }
+                }
+                Request::Dpd | Request::RekeyIke => {}
+            }
+        }
         self.spawned.push(sa);
     }
 

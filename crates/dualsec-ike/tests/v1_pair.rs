@@ -673,3 +673,32 @@ fn garbage_never_panics_the_responder() {
         p.b.handle_datagram(p.now, local, remote, &buf, &mut rng);
     }
 }
+
+#[test]
+fn responder_lifetime_shortens_the_initiators_child_sa_rfc_2407_4_5_4() {
+    let (a, mut b) = configs();
+    b.child_lifetime = Duration::from_secs(3600);
+    let mut p = Pair::new(28, a, b, Mode::Main);
+    establish(&mut p);
+    assert_eq!(
+        p.children(false)[0].hard_lifetime,
+        Duration::from_secs(3600)
+    );
+    assert_eq!(p.children(true)[0].hard_lifetime, Duration::from_secs(3600));
+}
+
+#[test]
+fn dpd_r_u_there_is_acknowledged_rfc_3706() {
+    // Both ends announce DPD here, so R-U-THERE flows and every one is acknowledged: a tunnel
+    // idle for 5 DPD intervals stays up on both sides with exactly one ISAKMP SA.
+    let (a, b) = configs();
+    let mut p = Pair::new(29, a, b, Mode::Aggressive);
+    establish(&mut p);
+    let sent = p.sent;
+    p.run_for(Duration::from_secs(50));
+    // 10 s idle interval: one side probes at 10, 20, 30, 40 s and each R-U-THERE is ACKed; the
+    // authenticated R-U-THERE resets the other side's idle timer, so it never needs to probe.
+    assert_eq!(p.sent - sent, 8);
+    assert_eq!(p.a.tunnel_status(TUN), TunnelStatus::Up);
+    assert_eq!(p.b.ike_sa_count(), 1);
+}

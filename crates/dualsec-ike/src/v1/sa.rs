@@ -2359,7 +2359,8 @@ impl Isakmp {
                     self.state = P1State::Closed;
                 }
                 Timer::Dpd => {
-                    if self.is_established() {
+                    // RFC 3706 §5.2: only peers that sent the DPD vendor ID get R-U-THERE.
+                    if self.is_established() && self.peer_dpd {
                         self.send_dpd(now, rng, out);
                         if let Some(dpd) = self.cfg.dpd {
                             // While unanswered, ask again every retransmission interval.

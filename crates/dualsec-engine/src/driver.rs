@@ -53,6 +53,8 @@ pub struct EngineConfig {
     pub counters_interval: Duration,
     /// Install kernel routes toward the TUN for every routed prefix (`ip route replace`).
     pub kernel_routes: bool,
+    /// Where published routes are written (issue 7, [`crate::publish`]); `None`: nowhere.
+    pub publish: Option<crate::publish::PublishTarget>,
 }
 
 impl EngineConfig {
@@ -64,6 +66,7 @@ impl EngineConfig {
             reconcile_interval: Duration::from_millis(500),
             counters_interval: Duration::from_secs(2),
             kernel_routes: true,
+            publish: None,
         }
     }
 }
@@ -265,6 +268,8 @@ struct Driver {
     connections: BTreeMap<VpnConnectionId, u8>,
     routes: Vec<(RoutePlan, VpnConnectionId)>,
     kernel_routes: BTreeSet<Ipv4Net>,
+    /// Routes published to the VPC side (issue 7).
+    publisher: crate::publish::Publisher,
     /// Old inbound SAs to remove once the rekeyed ones have had time to carry traffic.
     retire: Vec<(Instant, u32)>,
     /// Tunnels whose observed state must be written.
@@ -293,6 +298,7 @@ impl Driver {
         let mut rng = OsRng;
         let ep = IkeEndpoints::new(EndpointConfig::default(), &mut rng);
         let now = Instant::now();
+        let publisher = crate::publish::Publisher::new(cfg.publish.clone());
         Driver {
             control,
             cfg,
@@ -305,6 +311,7 @@ impl Driver {
             connections: BTreeMap::new(),
             routes: Vec::new(),
             kernel_routes: BTreeSet::new(),
+            publisher,
             retire: Vec::new(),
             dirty: BTreeSet::new(),
             last_error: BTreeMap::new(),
@@ -375,6 +382,7 @@ impl Driver {
             self.remove_tunnel(now, &id);
         }
         self.drain();
+        self.publisher.clear();
         for net in std::mem::take(&mut self.kernel_routes) {
             let _ = run_ip(&["route", "del", &net.to_string(), "dev", &self.cfg.tun_name]);
         }
@@ -411,6 +419,7 @@ impl Driver {
         self.apply_connections(&p);
         self.configure_ha(now, &desired, &p);
         self.apply_routes(&p);
+        self.publisher.apply(&crate::publish::wanted(&desired, &p));
         self.trigger_on_traffic(now);
         // Changes are applied: the gateway leaves `updating` (api-reference §5.2). With the
         // timer-driven completion mode this is a no-op for operations not yet due.

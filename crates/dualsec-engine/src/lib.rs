@@ -17,15 +17,20 @@
 //! * `driver`: the IO thread ([`Engine`]).
 //! * `failover`: one `dualsec_ha::Failover` per connection: probes, outbound carrier, switch
 //!   events (issue 6, R-HA-1..5).
+//! * [`bgp`]: BGP sessions per tunnel and how they are pinned to their tunnel (issue 7;
+//!   planning only so far).
+//! * [`publish`]: published routes into the VPC side's kernel table (issue 7).
 //!
 //! Start it with [`Engine::start`]; dropping the [`Engine`] deletes every tunnel (IKE DELETE
 //! to each peer), removes its kernel routes and stops the data plane.
 
+pub mod bgp;
 mod driver;
 mod failover;
 mod ike;
 pub mod ownership;
 pub mod plan;
+pub mod publish;
 mod translate;
 
 pub use driver::{Engine, EngineConfig};

@@ -95,6 +95,21 @@ fn command() -> Command {
                         .help("VPC-side TUN device the engine creates; route VPC-bound traffic from the VPC into it"),
                 )
                 .arg(
+                    Arg::new("vpc-netns")
+                        .long("vpc-netns")
+                        .value_name("NAME")
+                        .requires("vpc-next-hop")
+                        .help("Network namespace whose routing table is the VPC's: published routes (PublishVpnRouteEntry) are written there"),
+                )
+                .arg(
+                    Arg::new("vpc-next-hop")
+                        .long("vpc-next-hop")
+                        .value_name("IP")
+                        .requires("vpc-netns")
+                        .value_parser(value_parser!(std::net::Ipv4Addr))
+                        .help("This gateway's address as seen from --vpc-netns: the next hop of published routes"),
+                )
+                .arg(
                     Arg::new("no-engine")
                         .long("no-engine")
                         .action(ArgAction::SetTrue)
@@ -169,6 +184,16 @@ fn run_serve(m: &clap::ArgMatches) -> ExitCode {
             None
         } else {
             m.get_one::<String>("tun").cloned()
+        },
+        publish: match (
+            m.get_one::<String>("vpc-netns"),
+            m.get_one::<std::net::Ipv4Addr>("vpc-next-hop"),
+        ) {
+            (Some(netns), Some(next_hop)) => Some(dualsec_engine::publish::PublishTarget {
+                netns: netns.clone(),
+                next_hop: *next_hop,
+            }),
+            _ => None,
         },
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()

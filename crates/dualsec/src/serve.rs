@@ -41,6 +41,8 @@ pub struct ServeOptions {
     /// Run the engine (tunnels, data plane) with this VPC-side TUN device name; `None` serves
     /// the API alone (`--no-engine`).
     pub engine_tun: Option<String>,
+    /// Where published routes go (`--vpc-netns`, `--vpc-next-hop`; issue 7).
+    pub publish: Option<dualsec_engine::publish::PublishTarget>,
 }
 
 /// Parses `zone-a=192.0.2.1`.
@@ -179,7 +181,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     let engine = opts
         .engine_tun
         .as_ref()
-        .map(|tun| start_engine(control.clone(), &pool, tun));
+        .map(|tun| start_engine(control.clone(), &pool, tun, opts.publish.clone()));
 
     println!(
         "dualsec: API listening on {endpoint} (region {})",
@@ -203,6 +205,7 @@ fn start_engine(
     control: Arc<Control>,
     pool: &[(ZoneId, Ipv4Addr)],
     tun: &str,
+    publish: Option<dualsec_engine::publish::PublishTarget>,
 ) -> dualsec_engine::Engine {
     let all: Vec<IpAddr> = pool.iter().map(|(_, ip)| IpAddr::V4(*ip)).collect();
     // Binding an ephemeral port succeeds only for an address of a local interface.
@@ -219,7 +222,10 @@ fn start_engine(
     let node_ips = if local.is_empty() { all } else { local };
     let engine = dualsec_engine::Engine::start(
         control,
-        dualsec_engine::EngineConfig::new(node_ips.clone(), tun),
+        dualsec_engine::EngineConfig {
+            publish,
+            ..dualsec_engine::EngineConfig::new(node_ips.clone(), tun)
+        },
     );
     match engine.degraded() {
         None => println!(

@@ -309,6 +309,17 @@ fn e2e_default_proposal_tunnel_modify_delete() {
     let t1_before = ike_spis(&cgw, &name1).expect("tunnel 1 IKE SA at the customer");
     let t2_before = ike_spis(&cgw, &name2).expect("tunnel 2 IKE SA at the customer");
 
+    // tshark must dissect our IKE and ESP without malformed-packet warnings (issue 5): capture
+    // the renegotiation below and the pings after it on the customer's link.
+    let capture = dualsec_testbed::require(&["tcpdump", "tshark"]).then(|| {
+        dualsec_testbed::capture::Capture::start(
+            &topo.inet,
+            "cust0",
+            "udp port 500 or udp port 4500",
+        )
+        .unwrap()
+    });
+
     // Modifying tunnel 2 renegotiates tunnel 2 only (issue 5).
     d.json(&[
         "connection",
@@ -331,7 +342,26 @@ fn e2e_default_proposal_tunnel_modify_delete() {
         Some(t1_before.as_str()),
         "tunnel 1 must keep its IKE SA"
     );
+    // strongSwan sends through whichever CHILD SA of the two tunnels it installed last (same
+    // selectors); right after tunnel 2's new SA appears, one packet in ~5 runs was lost (known
+    // gap, see docs/INTEROP.md). Let it settle before asserting zero loss.
+    std::thread::sleep(Duration::from_secs(1));
     ping_both_ways(&topo);
+    if let Some(capture) = capture {
+        let pcap = capture.stop().unwrap();
+        let summary = dualsec_testbed::capture::analyze(&pcap).unwrap();
+        eprintln!("capture: {summary:?}");
+        assert!(
+            summary.ike >= 4,
+            "IKE_SA_INIT/IKE_AUTH/DELETE expected: {summary:?}"
+        );
+        assert!(summary.esp >= 10, "ESP expected: {summary:?}");
+        assert!(
+            summary.malformed.is_empty(),
+            "tshark: {:?}",
+            summary.malformed
+        );
+    }
 
     // Deleting the connection sends IKE DELETEs: strongSwan's SAs are gone.
     d.json(&["connection", "delete", &vco]);

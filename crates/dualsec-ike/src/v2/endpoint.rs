@@ -42,6 +42,11 @@ use super::wire::{ExchangeType, Flags, Header, HeaderView, IkeSpi, NON_ESP_MARKE
 /// Longest wait between renegotiation attempts of a failing tunnel.
 pub const MAX_REINITIATE_DELAY: Duration = Duration::from_secs(60);
 
+/// At most this many INVALID_IKE_SPI notifications per second, all peers together (RFC 7296
+/// §2.21.4: they MAY be sent and SHOULD be rate-limited; unauthenticated, they must not make us
+/// a reflector).
+pub const INVALID_IKE_SPI_PER_SECOND: u32 = 10;
+
 /// A datagram to send.
 #[must_use]
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -137,6 +142,8 @@ pub struct Endpoint {
     by_peer_spi: BTreeMap<(SocketAddr, u64), u64>,
     cookie_secret: [u8; 32],
     out: Output,
+    /// Start of the current one-second window and INVALID_IKE_SPI notifications sent in it.
+    invalid_spi_window: Option<(Instant, u32)>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -160,6 +167,7 @@ impl Endpoint {
             by_peer_spi: BTreeMap::new(),
             cookie_secret,
             out: Output::default(),
+            invalid_spi_window: None,
         }
     }
 
@@ -432,6 +440,11 @@ impl Endpoint {
                 Ok(full) => self.dispatch(now, our_spi, local, remote, data, &full, rng),
                 Err(e) => Err(Error::InvalidMessage(e.to_string())),
             }
+        } else if !hdr.response && our_spi != 0 && !self.sas.contains_key(&our_spi) {
+            self.answer_invalid_ike_spi(now, local, remote, &hdr);
+            Err(Error::InvalidMessage(format!(
+                "no IKE SA with SPI {our_spi:016x}"
+            )))
         } else {
             self.dispatch(now, our_spi, local, remote, data, &hdr, rng)
         };
@@ -439,6 +452,59 @@ impl Endpoint {
             debug!(%remote, error = %e, "datagram dropped");
         }
         self.after(now, rng);
+    }
+
+    /// RFC 7296 §1.5, §2.21.4: a non-initial request for an IKE SA we do not know (we rebooted
+    /// or deleted it) gets an unprotected INVALID_IKE_SPI notification, so the peer need not
+    /// wait for its DPD timeout. It is a response: SPIs, exchange type and message id copied,
+    /// R set; never sent for a response; at most [`INVALID_IKE_SPI_PER_SECOND`].
+    fn answer_invalid_ike_spi(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        hdr: &Msg,
+    ) {
+        let sent = match self.invalid_spi_window {
+            Some((start, n)) if now.saturating_duration_since(start) < Duration::from_secs(1) => n,
+            _ => {
+                self.invalid_spi_window = Some((now, 0));
+                0
+            }
+        };
+        if sent >= INVALID_IKE_SPI_PER_SECOND {
+            trace!(%remote, "INVALID_IKE_SPI rate limit reached; not answering");
+            return;
+        }
+        let header = Header::new(
+            IkeSpi(hdr.spi_i),
+            IkeSpi(hdr.spi_r),
+            hdr.exchange,
+            Flags::new(!hdr.from_initiator, true),
+            hdr.msg_id,
+        );
+        let bytes = match encode_plain(&header, &[notify(NotifyType::INVALID_IKE_SPI, Vec::new())])
+        {
+            Ok(b) => b,
+            Err(e) => {
+                debug!(error = %e, "cannot encode INVALID_IKE_SPI");
+                return;
+            }
+        };
+        let bytes = if local.port() == self.cfg.ports.natt {
+            [&NON_ESP_MARKER[..], &bytes].concat()
+        } else {
+            bytes
+        };
+        if let Some((_, n)) = &mut self.invalid_spi_window {
+            *n += 1;
+        }
+        debug!(%remote, spi_i = format_args!("{:016x}", hdr.spi_i), spi_r = format_args!("{:016x}", hdr.spi_r), "request for an unknown IKE SA; answering INVALID_IKE_SPI");
+        self.out.transmits.push_back(Transmit {
+            local,
+            remote,
+            bytes,
+        });
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -750,5 +816,114 @@ impl Endpoint {
         self.sas
             .values()
             .any(|sa| sa.tunnel == id && sa.is_established() && sa.uses_natt())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::v2::Psk;
+    use crate::v2::wire::{Message, Payload, PayloadType};
+    use rand_chacha::ChaCha20Rng;
+    use rand_chacha::rand_core::SeedableRng;
+
+    const TUN: TunnelId = TunnelId(1);
+
+    /// Two endpoints shuttled to an established tunnel with no loss and no delay.
+    fn established(now: Instant, rng: &mut ChaCha20Rng) -> (Endpoint, Endpoint) {
+        let (ia, ib) = ("192.0.2.1".parse().unwrap(), "203.0.113.2".parse().unwrap());
+        let mut a = Endpoint::new(EndpointConfig::default(), rng);
+        let mut b = Endpoint::new(EndpointConfig::default(), rng);
+        a.add_tunnel(TUN, TunnelConfig::new(ia, ib, Psk::new("s3cret-PSK!")));
+        b.add_tunnel(TUN, TunnelConfig::new(ib, ia, Psk::new("s3cret-PSK!")));
+        a.initiate(now, TUN, rng).unwrap();
+        shuttle(now, &mut a, &mut b, rng);
+        assert!(!b.child_sas(TUN).is_empty(), "established");
+        (a, b)
+    }
+
+    fn shuttle(now: Instant, a: &mut Endpoint, b: &mut Endpoint, rng: &mut ChaCha20Rng) {
+        for _ in 0..50 {
+            let mut moved = false;
+            while let Some(t) = a.poll_transmit() {
+                b.handle_datagram(now, t.remote, t.local, &t.bytes, rng);
+                moved = true;
+            }
+            while let Some(t) = b.poll_transmit() {
+                a.handle_datagram(now, t.remote, t.local, &t.bytes, rng);
+                moved = true;
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// RFC 7296 §2.21.3, §3.10.1: a request that authenticates, with the expected message id,
+    /// whose inner payloads are malformed gets a protected INVALID_SYNTAX response in the same
+    /// exchange, and the SA keeps working.
+    #[test]
+    fn malformed_protected_request_gets_invalid_syntax_rfc7296_2_21_3() {
+        let now = Instant::now();
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let (mut a, mut b) = established(now, &mut rng);
+        let (spi, sa) = a.sas.iter_mut().next().unwrap();
+        let spi = *spi;
+        let msg_id = sa.next_request_id_for_test();
+        // A Notify whose length field (3) is below its fixed header: malformed.
+        let inner = [0u8, 0, 0, 3];
+        let bytes = sa.seal_request_for_test(
+            ExchangeType::INFORMATIONAL,
+            PayloadType::NOTIFY,
+            &inner,
+            &mut rng,
+        );
+        let (local, remote) = (sa.local, sa.remote);
+        b.handle_datagram(now, remote, local, &bytes, &mut rng);
+        let t = b.poll_transmit().expect("B answers");
+        assert!(b.poll_transmit().is_none());
+        let reply = Message::decode(&t.bytes).unwrap();
+        assert!(reply.header.flags.response());
+        assert_eq!(reply.header.message_id, msg_id);
+        assert_eq!(reply.header.exchange, ExchangeType::INFORMATIONAL);
+        assert!(matches!(reply.payloads.as_slice(), [Payload::Encrypted(_)]));
+        // Its content, opened with A's keys, is N(INVALID_SYNTAX).
+        let sa = a.sas.get_mut(&spi).unwrap();
+        let pls = sa.open_for_test(&t.bytes).unwrap();
+        assert_eq!(
+            pls,
+            vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())],
+            "the answer is INVALID_SYNTAX"
+        );
+        // The message id was consumed: the SA carries on (a DPD over it is answered).
+        sa.bump_request_id_for_test();
+        a.send_dpd(now, TUN, &mut rng).unwrap();
+        shuttle(now, &mut a, &mut b, &mut rng);
+        assert_eq!(a.tunnel_status(TUN), TunnelStatus::Up);
+        assert_eq!(b.tunnel_status(TUN), TunnelStatus::Up);
+        let events: Vec<Event> = std::iter::from_fn(|| b.poll_event()).collect();
+        assert!(
+            events.iter().all(|e| !matches!(e, Event::IkeDown { .. })),
+            "{events:?}"
+        );
+    }
+
+    /// A malformed *response* is never answered (§2.21: no answer to a response).
+    #[test]
+    fn malformed_protected_response_is_not_answered() {
+        let now = Instant::now();
+        let mut rng = ChaCha20Rng::seed_from_u64(8);
+        let (mut a, mut b) = established(now, &mut rng);
+        // B's liveness check is outstanding; a malformed answer to it arrives.
+        b.send_dpd(now, TUN, &mut rng).unwrap();
+        let request = b.poll_transmit().unwrap();
+        let msg_id = Message::decode(&request.bytes).unwrap().header.message_id;
+        let sa = a.sas.values_mut().next().unwrap();
+        let bytes =
+            sa.seal_response_for_test(msg_id, PayloadType::NOTIFY, &[0u8, 0, 0, 3], &mut rng);
+        let (local, remote) = (sa.local, sa.remote);
+        b.handle_datagram(now, remote, local, &bytes, &mut rng);
+        assert!(b.poll_transmit().is_none());
     }
 }

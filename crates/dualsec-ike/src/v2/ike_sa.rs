@@ -40,7 +40,7 @@ use super::proposal::{
 };
 use super::timer::{Timer, TimerTable};
 use super::ts::{is_narrowing_of, narrow};
-use super::wire::{ExchangeType, Flags, Header, IkeSpi, NotifyType};
+use super::wire::{DecodeError, ExchangeType, Flags, Header, IkeSpi, NotifyType};
 
 /// Nonce length we send (RFC 7296 §2.10: at least half the PRF key size, at least 16 octets).
 const NONCE_LEN: usize = 32;
@@ -1252,8 +1252,27 @@ impl IkeSa {
             let (first, inner) = keys
                 .open(data, msg_hdr.from_initiator)
                 .map_err(|e| Error::InvalidMessage(format!("SK payload: {e:?}")))?;
-            let payloads = decode_inner(first, &inner)
-                .map_err(|e| Error::InvalidMessage(format!("inner payloads: {e}")))?;
+            let payloads = match decode_inner(first, &inner) {
+                Ok(p) => p,
+                Err(e) => {
+                    // RFC 7296 §2.21.3, §3.10.1: the request authenticated and its message id
+                    // is the expected one, so it may be answered: INVALID_SYNTAX (or
+                    // UNSUPPORTED_CRITICAL_PAYLOAD, §2.5) in a protected response.
+                    if !msg_hdr.response && self.is_established() {
+                        let data = match &e {
+                            DecodeError::UnsupportedCriticalPayload { payload } => {
+                                vec![payload.0]
+                            }
+                            _ => Vec::new(),
+                        };
+                        let n = notify(e.notify_type(), data);
+                        self.last_heard = now;
+                        self.expected_request_id = msg_hdr.msg_id.wrapping_add(1);
+                        self.respond(msg_hdr.exchange, msg_hdr.msg_id, &[n], out, rng)?;
+                    }
+                    return Err(Error::InvalidMessage(format!("inner payloads: {e}")));
+                }
+            };
             Msg {
                 payloads,
                 ..msg_hdr.clone()
@@ -2514,4 +2533,51 @@ fn unsupported_group(_e: dualsec_crypto::CryptoError) -> &'static str {
 
 fn leak_err(_e: dualsec_crypto::CryptoError) -> &'static str {
     "DH group of the configuration is not supported"
+}
+
+#[cfg(test)]
+impl IkeSa {
+    pub(crate) fn next_request_id_for_test(&self) -> u32 {
+        self.next_request_id
+    }
+
+    pub(crate) fn bump_request_id_for_test(&mut self) {
+        self.next_request_id = self.next_request_id.wrapping_add(1);
+    }
+
+    /// A request with the given inner payload bytes, protected with this SA's keys.
+    pub(crate) fn seal_request_for_test(
+        &mut self,
+        exchange: ExchangeType,
+        first: super::wire::PayloadType,
+        inner: &[u8],
+        rng: &mut dyn CryptoRngCore,
+    ) -> Vec<u8> {
+        let header = self.header(exchange, false, self.next_request_id);
+        let from_i = self.role == Role::Initiator;
+        let keys = self.keys_mut().expect("keys");
+        keys.seal(&header, first, inner, from_i, rng)
+    }
+
+    /// A response (message id `msg_id`) with the given inner payload bytes.
+    pub(crate) fn seal_response_for_test(
+        &mut self,
+        msg_id: u32,
+        first: super::wire::PayloadType,
+        inner: &[u8],
+        rng: &mut dyn CryptoRngCore,
+    ) -> Vec<u8> {
+        let header = self.header(ExchangeType::INFORMATIONAL, true, msg_id);
+        let from_i = self.role == Role::Initiator;
+        let keys = self.keys_mut().expect("keys");
+        keys.seal(&header, first, inner, from_i, rng)
+    }
+
+    /// Opens a message from the peer and decodes its inner payloads.
+    pub(crate) fn open_for_test(&self, data: &[u8]) -> Result<Vec<Pl>, DecodeError> {
+        let keys = self.keys().expect("keys");
+        let from_i = self.role != Role::Initiator;
+        let (first, inner) = keys.open(data, from_i).expect("authentic");
+        decode_inner(first, &inner)
+    }
 }

@@ -315,9 +315,9 @@ pub fn client_commands() -> Vec<Command> {
             .arg(
                 Arg::new("format")
                     .long("format")
-                    .value_parser(["json", "swanctl"])
+                    .value_parser(["json", "swanctl", "bird", "frr"])
                     .default_value("json")
-                    .help("json: the provider's VpnConnectionConfig; swanctl: a complete strongSwan swanctl.conf for the customer gateway (both tunnels)"),
+                    .help("json: the provider's VpnConnectionConfig; swanctl: a complete strongSwan swanctl.conf for the customer gateway (both tunnels); bird / frr: the customer's BGP configuration (BIRD 2 / FRR), one session per tunnel"),
             ),
     );
     out.push(
@@ -367,8 +367,10 @@ pub fn invocation(name: &str, m: &ArgMatches) -> Result<Option<Invocation>, Stri
             .get_one::<String>("format")
             .map(String::as_str)
             .unwrap_or("json");
-        if format != "json" && format != "swanctl" {
-            return Err(format!("--format {format}: expected json or swanctl"));
+        if !["json", "swanctl", "bird", "frr"].contains(&format) {
+            return Err(format!(
+                "--format {format}: expected json, swanctl, bird or frr"
+            ));
         }
         let mut params = BTreeMap::new();
         params.insert(

@@ -274,6 +274,11 @@ fn run_client(name: &str, sub: &clap::ArgMatches, top: &clap::ArgMatches) -> Exi
     {
         return peer_config_swanctl(&creds, &params);
     }
+    if name == "peer-config" {
+        if let Some(f @ ("bird" | "frr")) = sub.get_one::<String>("format").map(String::as_str) {
+            return peer_config_bgp(&creds, &params, f);
+        }
+    }
     match client::call(&creds, &inv.action, &params) {
         Ok(v) => {
             if json_out {
@@ -300,6 +305,41 @@ fn peer_config_swanctl(creds: &client::Credentials, params: &BTreeMap<String, St
         .and_then(|(download, describe)| {
             dualsec_api::peer_config::PeerConfig::from_api(&download, &describe)
                 .and_then(|c| dualsec_api::peer_config::swanctl(&c))
+                .map_err(|e| e.to_string())
+        });
+    match rendered {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("dualsec: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `dualsec peer-config ID --format bird|frr`: the customer's BGP section
+/// (`dualsec_api::peer_config::bird` / `frr`) from DownloadVpnConnectionConfig. The customer
+/// gateway's AuthKey is never returned by the API: add it by hand (the file says where).
+fn peer_config_bgp(
+    creds: &client::Credentials,
+    params: &BTreeMap<String, String>,
+    format: &str,
+) -> ExitCode {
+    use dualsec_api::peer_config::{bird, frr};
+    let id = params.get("VpnConnectionId").cloned().unwrap_or_default();
+    let rendered = client::call(creds, "DownloadVpnConnectionConfig", params)
+        .map_err(|e| e.to_string())
+        .and_then(|download| {
+            bird::BgpPeering::from_download(&download, &id, None)
+                .and_then(|p| {
+                    if format == "frr" {
+                        frr::frr(&p)
+                    } else {
+                        bird::bird(&p)
+                    }
+                })
                 .map_err(|e| e.to_string())
         });
     match rendered {

@@ -456,3 +456,86 @@ fn e2e_routing_static_route_publish_and_delete() {
     )
     .unwrap();
 }
+
+/// `dualsec peer-config ID --format bird|frr` for a connection with EnableTunnelsBgp: one session
+/// per tunnel with the mirrored addresses of each /30, accepted by BIRD 2 (`bird -p`) and FRR
+/// (`bgpd --dryrun`) when installed (R-BGP-1..4, issue 7).
+#[test]
+fn e2e_routing_peer_config_bird_and_frr() {
+    if !dualsec_testbed::require(&["ip", "bird"]) {
+        return;
+    }
+    let topo = Topology::build(&TopologyOptions::default()).unwrap();
+    let d = Dualsec::start(&topo, &[]);
+    let gw = d.gateway_and_cgw().0;
+    let cgw = d.json(&[
+        "customer-gateway",
+        "create",
+        "--ip-address",
+        "203.0.113.77",
+        "--asn",
+        "65001",
+    ])["CustomerGatewayId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let vco = d.connection(
+        &gw,
+        &cgw,
+        "198.18.1.0/24",
+        "198.19.1.0/24",
+        &[
+            "--enable-tunnels-bgp",
+            "true",
+            "--set",
+            "TunnelOptionsSpecification.1.TunnelBgpConfig.TunnelCidr=169.254.10.0/30",
+            "--set",
+            "TunnelOptionsSpecification.1.TunnelBgpConfig.LocalBgpIp=169.254.10.1",
+            "--set",
+            "TunnelOptionsSpecification.2.TunnelBgpConfig.TunnelCidr=169.254.20.0/30",
+            "--set",
+            "TunnelOptionsSpecification.2.TunnelBgpConfig.LocalBgpIp=169.254.20.1",
+        ],
+    );
+    let conf = d.cli(&["peer-config", &vco, "--format", "bird"]);
+    assert!(
+        conf.contains("  local 169.254.10.2 as 65001;\n  neighbor 169.254.10.1 as 45104;"),
+        "{conf}"
+    );
+    assert!(
+        conf.contains("  local 169.254.20.2 as 65001;\n  neighbor 169.254.20.1 as 45104;"),
+        "{conf}"
+    );
+    assert!(conf.contains("route 198.19.1.0/24 blackhole;"), "{conf}");
+    let file = topo.gw.dir().join("bird.conf");
+    std::fs::write(&file, &conf).unwrap();
+    let out = topo
+        .gw
+        .exec_output("bird", ["-p", "-c", file.to_str().unwrap()])
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bird -p: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let conf = d.cli(&["peer-config", &vco, "--format", "frr"]);
+    assert!(conf.contains("router bgp 65001\n"), "{conf}");
+    assert!(
+        conf.contains(" neighbor 169.254.20.1 remote-as 45104\n"),
+        "{conf}"
+    );
+    let file = topo.gw.dir().join("frr.conf");
+    std::fs::write(&file, &conf).unwrap();
+    if let Ok(out) = topo.gw.exec_output(
+        "/usr/lib/frr/bgpd",
+        ["--dryrun", "-f", file.to_str().unwrap()],
+    ) {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains("[EC "), "bgpd --dryrun: {text}\n{conf}");
+    }
+}

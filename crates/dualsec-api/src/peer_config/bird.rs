@@ -219,8 +219,13 @@ pub fn bird(p: &BgpPeering) -> Result<String, PeerConfigError> {
             quoted(&BgpPeering::interface(sess.index))
         );
         s.push_str("  direct;\n");
-        if let Some(k) = &p.auth_key {
-            let _ = writeln!(s, "  password {};", quoted(k));
+        match &p.auth_key {
+            Some(k) => {
+                let _ = writeln!(s, "  password {};", quoted(k));
+            }
+            None => {
+                s.push_str("  # password \"<AuthKey>\";   (when the customer gateway has one)\n")
+            }
         }
         s.push_str("  ipv4 {\n");
         if sess.index == 1 {

@@ -88,8 +88,17 @@ pub fn frr(p: &BgpPeering) -> Result<String, PeerConfigError> {
             " neighbor {} update-source {}",
             sess.peer_ip, sess.local_ip
         );
-        if let Some(k) = &p.auth_key {
-            let _ = writeln!(s, " neighbor {} password {k}", sess.peer_ip);
+        match &p.auth_key {
+            Some(k) => {
+                let _ = writeln!(s, " neighbor {} password {k}", sess.peer_ip);
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    " ! neighbor {} password <AuthKey>   (when the customer gateway has one)",
+                    sess.peer_ip
+                );
+            }
         }
     }
     s.push_str(" !\n address-family ipv4 unicast\n");

@@ -139,10 +139,8 @@ impl IkeEndpoints {
         }
     }
 
-    /// A fast liveness probe (issue 6). IKEv2: an empty INFORMATIONAL, answered with
-    /// [`Event::ProbeAnswered`]. IKEv1: a DPD R-U-THERE (RFC 3706 §5.1); the v1 endpoint
-    /// refreshes its DPD liveness with the R-U-THERE-ACK but does not emit
-    /// [`Event::ProbeAnswered`] for it (yet), so failover sees IKEv1 probes as unanswered.
+    /// A fast liveness probe (issue 6), answered with [`Event::ProbeAnswered`]. IKEv2: an empty
+    /// INFORMATIONAL. IKEv1: a DPD R-U-THERE (RFC 3706 §5.1), answered by its R-U-THERE-ACK.
     pub fn probe(
         &mut self,
         now: Instant,
@@ -337,8 +335,13 @@ mod tests {
             // The probe of a v1 tunnel is a DPD R-U-THERE (v1 datagram), of a v2 tunnel an
             // INFORMATIONAL (v2 datagram).
             a.probe(now, t1, &mut rng).unwrap();
-            let (_, _, versions) = run(&mut a, &mut b, now, &mut rng);
+            let (ea, _, versions) = run(&mut a, &mut b, now, &mut rng);
             assert_eq!(versions, [1, 1], "R-U-THERE and its ACK");
+            assert!(
+                ea.iter()
+                    .any(|e| matches!(e, Event::ProbeAnswered { tunnel } if *tunnel == t1)),
+                "{ea:?}"
+            );
             a.probe(now, t2, &mut rng).unwrap();
             let (ea, _, versions) = run(&mut a, &mut b, now, &mut rng);
             assert_eq!(versions, [2, 2]);

@@ -2202,7 +2202,13 @@ impl Isakmp {
                         .map(u32::from_be_bytes);
                 }
                 // Any authenticated message proves liveness (dpd_alive below), the ACK included.
-                Payload::Notify(n) if n.ty == NotifyType::R_U_THERE_ACK => {}
+                // It also answers the engine's fast liveness probe (issue 6), which over IKEv1 is
+                // an R-U-THERE sent with `Endpoint::send_dpd`.
+                Payload::Notify(n) if n.ty == NotifyType::R_U_THERE_ACK => {
+                    out.events.push_back(Event::ProbeAnswered {
+                        tunnel: self.tunnel,
+                    });
+                }
                 Payload::Notify(n) if n.ty == NotifyType::INITIAL_CONTACT => {
                     self.peer_initial_contact = true;
                 }

@@ -119,6 +119,14 @@ impl Dualsec {
         self.ha_lines().iter().filter(|l| l.contains(what)).count()
     }
 
+    /// The last switch moved traffic to tunnel 1 (a failback, or a failover away from a failed
+    /// tunnel 2).
+    fn on_tunnel_1(&self) -> bool {
+        self.ha_lines()
+            .last()
+            .is_some_and(|l| l.contains("to tunnel 1 (master)"))
+    }
+
     fn log_contains(&self, what: &str) -> bool {
         self.serve.stderr().contains(what)
     }
@@ -380,7 +388,6 @@ fn case_dir(
     let failovers = bed
         .d
         .count("failover: outbound traffic moved from tunnel 1");
-    let failbacks = bed.d.count("failback:");
     let m = stream_dir(
         bed,
         reverse,
@@ -399,7 +406,11 @@ fn case_dir(
         },
         restore,
     );
-    wait_count(&bed.d, "failback:", failbacks + 1, Duration::from_secs(30));
+    // Usually a failback; under heavy CPU load a blip on tunnel 2 can bring traffic back first.
+    wait_until("traffic back on tunnel 1", Duration::from_secs(30), || {
+        bed.d.on_tunnel_1()
+    })
+    .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", bed.d.ha_lines()));
     // Back on tunnel 1 (seen by the peer).
     assert_carried_by(bed, 1);
     eprintln!(
@@ -599,7 +610,6 @@ fn bench_failover() {
         settle();
     }
     // Flapping: down/up every 2 s for 20 s, then stable until the damped failback.
-    let failbacks = bed.d.count("failback:");
     let t0 = Instant::now();
     let m = stream_through(
         &mut bed,
@@ -615,7 +625,10 @@ fn bench_failover() {
         |_| {},
     );
     report("flapping uplink 1 (2 s, 20 s)", "VPC→IDC", &m);
-    wait_count(&bed.d, "failback:", failbacks + 1, Duration::from_secs(120));
+    wait_until("traffic back on tunnel 1", Duration::from_secs(120), || {
+        bed.d.on_tunnel_1()
+    })
+    .unwrap();
     eprintln!(
         "BENCH {}",
         serde_json::json!({

@@ -502,6 +502,10 @@ pub struct TunnelConfig {
     pub dpd: Option<DpdConfig>,
     /// NAT traversal (R-TUN-6: on by default): send NAT_DETECTION_* and float to 4500.
     pub nat_traversal: bool,
+    /// IKE fragmentation (RFC 7383): we announce IKEV2_FRAGMENTATION_SUPPORTED, and when the
+    /// peer does too, an IKE_AUTH message larger than this many octets (the UDP payload) is sent
+    /// as SKF fragments no larger than it. 0 = neither announce nor fragment. Default 1280.
+    pub ike_fragment_size: usize,
     /// Our side's selectors (VPC CIDRs; R-CONN-2), several allowed.
     pub local_ts: Vec<TrafficSelector>,
     /// The peer's side's selectors (IDC CIDRs).
@@ -529,6 +533,7 @@ impl TunnelConfig {
             child_lifetime: Duration::from_secs(86400),
             dpd: Some(DpdConfig::default()),
             nat_traversal: true,
+            ike_fragment_size: 1280,
             local_ts: vec![TrafficSelector::any_v4()],
             remote_ts: vec![TrafficSelector::any_v4()],
             retransmit: RetransmitConfig::default(),

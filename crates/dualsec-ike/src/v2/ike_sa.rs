@@ -16,8 +16,13 @@
 //! one arriving while a CHILD SA exchange of ours is in flight (its answer needs the CHILD SAs
 //! on this SA); CHILD SA requests still queued move to the new IKE SA.
 //!
-//! Not implemented: IKE fragmentation (RFC 7383; PSK messages stay far below any MTU), EAP and
-//! certificates, MOBIKE, IKE_SA_INIT/AUTH window sizes above 1.
+//! IKE fragmentation (RFC 7383): IKEV2_FRAGMENTATION_SUPPORTED is announced in IKE_SA_INIT
+//! unless `TunnelConfig::ike_fragment_size` is 0; when both sides announced it, an IKE_AUTH
+//! message larger than that size is sent as SKF fragments. Received SKF fragments (any
+//! exchange) are verified and decrypted one by one before they enter the bounded reassembly.
+//!
+//! Not implemented: EAP and certificates, MOBIKE, window sizes above 1, PMTU-driven
+//! re-fragmentation (RFC 7383 §2.5.2).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -40,7 +45,10 @@ use super::proposal::{
 };
 use super::timer::{Timer, TimerTable};
 use super::ts::{is_narrowing_of, narrow};
-use super::wire::{DecodeError, ExchangeType, Flags, Header, IkeSpi, NotifyType};
+use super::wire::{
+    DecodeError, ExchangeType, Flags, Header, IkeSpi, NotifyType, PayloadType, Reassembly,
+    ReassemblyLimits, max_chunk_len,
+};
 
 /// Nonce length we send (RFC 7296 §2.10: at least half the PRF key size, at least 16 octets).
 const NONCE_LEN: usize = 32;
@@ -200,7 +208,8 @@ impl Pending {
 
 struct Outstanding {
     msg_id: u32,
-    bytes: Vec<u8>,
+    /// The request's datagrams (several when fragmented, RFC 7383).
+    bytes: Vec<Vec<u8>>,
     retransmits: u32,
     pending: Pending,
 }
@@ -227,7 +236,12 @@ pub(crate) struct IkeSa {
     /// Next request id we accept from the peer.
     expected_request_id: u32,
     /// (message id, datagram) of our last response, resent for a retransmitted request.
-    last_response: Option<(u32, Vec<u8>)>,
+    last_response: Option<(u32, Vec<Vec<u8>>)>,
+    /// The peer announced IKEV2_FRAGMENTATION_SUPPORTED and so did we (RFC 7383 §2.3).
+    fragmentation: bool,
+    /// Fragments of the peer's message with this id and direction (response?) being
+    /// reassembled; only authenticated fragments go in (RFC 7383 §2.6).
+    reassembly: Option<(u32, bool, Reassembly)>,
     last_heard: Instant,
     pub children: Vec<Child>,
     /// A rekeyed IKE SA that replaces this one; the endpoint takes it.
@@ -276,6 +290,56 @@ fn random_child_spi(rng: &mut dyn CryptoRngCore) -> u32 {
     }
 }
 
+/// The Fragment Number of an SKF message (RFC 7383 §2.5), `None` for anything else.
+fn fragment_number(datagram: &[u8]) -> Option<u16> {
+    use super::wire::HEADER_LEN;
+    if datagram.get(16) != Some(&PayloadType::SKF.0) {
+        return None;
+    }
+    let b = datagram.get(HEADER_LEN + 4..HEADER_LEN + 6)?;
+    Some(u16::from_be_bytes([b[0], b[1]]))
+}
+
+/// Seals a message: one SK datagram, or SKF fragments of at most `fragment_size` octets
+/// (RFC 7383 §2.5) when that is given and the message is larger.
+fn protect(
+    keys: &mut IkeKeys,
+    header: &Header,
+    first: PayloadType,
+    inner: &[u8],
+    from_i: bool,
+    fragment_size: Option<usize>,
+    rng: &mut dyn CryptoRngCore,
+) -> Vec<Vec<u8>> {
+    let whole = keys.seal(header, first, inner, from_i, rng);
+    let Some(size) = fragment_size.filter(|s| whole.len() > *s) else {
+        return vec![whole];
+    };
+    let (iv_len, block_size, icv_len) = keys.sizes();
+    let Ok(chunk) = max_chunk_len(size, iv_len, block_size, icv_len) else {
+        return vec![whole];
+    };
+    let chunks: Vec<&[u8]> = inner.chunks(chunk).collect();
+    let Ok(total) = u16::try_from(chunks.len()) else {
+        return vec![whole];
+    };
+    debug!(
+        size = whole.len(),
+        fragments = total,
+        "sending {:?} in fragments (RFC 7383)",
+        header.exchange
+    );
+    chunks
+        .iter()
+        .zip(1..=total)
+        .map(|(c, n)| {
+            // RFC 7383 §2.5: the first inner payload type in fragment 1 only.
+            let next = if n == 1 { first } else { PayloadType::NONE };
+            keys.seal_fragment(header, next, n, total, c, from_i, rng)
+        })
+        .collect()
+}
+
 fn lower<'a>(a: &'a [u8], b: &'a [u8]) -> &'a [u8] {
     if a <= b { a } else { b }
 }
@@ -308,6 +372,8 @@ impl IkeSa {
             queued: VecDeque::new(),
             expected_request_id: 0,
             last_response: None,
+            fragmentation: false,
+            reassembly: None,
             last_heard: now,
             children: Vec::new(),
             spawned: Vec::new(),
@@ -372,7 +438,7 @@ impl IkeSa {
         if let Some(o) = &self.outstanding {
             trace!(tunnel = %self.tunnel, msg_id = o.msg_id, "probe: resending the outstanding request");
             let bytes = o.bytes.clone();
-            self.transmit(bytes, out);
+            self.transmit_all(bytes, out);
             return Ok(());
         }
         self.send_request(
@@ -450,6 +516,13 @@ impl IkeSa {
                 nat_hash(self.spi_i, 0, self.remote),
             ));
         }
+        if self.cfg.ike_fragment_size > 0 {
+            // RFC 7383 §2.3: announced in IKE_SA_INIT.
+            pls.push(notify(
+                NotifyType::IKEV2_FRAGMENTATION_SUPPORTED,
+                Vec::new(),
+            ));
+        }
         let header = Header::new(
             IkeSpi(self.spi_i),
             IkeSpi::ZERO,
@@ -466,7 +539,7 @@ impl IkeSa {
             retries,
         }));
         self.next_request_id = 1;
-        self.start_request(now, 0, bytes, Pending::SaInit, out);
+        self.start_request(now, 0, vec![bytes], Pending::SaInit, out);
         Ok(())
     }
 
@@ -591,6 +664,8 @@ impl IkeSa {
             .agree(ke)
             .map_err(|e| Error::PeerMisbehaved(format!("peer's KE value rejected: {e}")))?;
         self.detect_nat(msg);
+        self.fragmentation = self.cfg.ike_fragment_size > 0
+            && msg.has_notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED);
         let suite = IkeSuite::new(&proposal)
             .map_err(|e| Error::PeerMisbehaved(format!("unsupported suite: {e}")))?;
         let keys = IkeKeys::initial(suite, &st.ni, &nr, g_ir.as_bytes(), self.spi_i, self.spi_r)
@@ -761,6 +836,14 @@ impl IkeSa {
                 nat_hash(sa.spi_i, sa.spi_r, remote),
             ));
         }
+        if cfg.ike_fragment_size > 0 && msg.has_notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED) {
+            // RFC 7383 §2.3: only in answer to the initiator's announcement.
+            pls.push(notify(
+                NotifyType::IKEV2_FRAGMENTATION_SUPPORTED,
+                Vec::new(),
+            ));
+            sa.fragmentation = true;
+        }
         let header = Header::new(
             IkeSpi(sa.spi_i),
             IkeSpi(sa.spi_r),
@@ -783,7 +866,7 @@ impl IkeSa {
         }));
         sa.expected_request_id = 1;
         sa.next_request_id = 0;
-        sa.last_response = Some((0, response.clone()));
+        sa.last_response = Some((0, vec![response.clone()]));
         sa.timers
             .set_after(Timer::HalfOpenExpire, now, HALF_OPEN_TIMEOUT);
         sa.transmit(response, out);
@@ -883,15 +966,14 @@ impl IkeSa {
         }
         let header = self.header(ExchangeType::IKE_AUTH, true, msg.msg_id);
         let (first, inner) = encode_inner(&pls)?;
-        let bytes = st.keys.seal(&header, first, &inner, false, rng);
+        let mut keys = st.keys;
+        let frag = self.fragment_size(ExchangeType::IKE_AUTH);
+        let bytes = protect(&mut keys, &header, first, &inner, false, frag, rng);
         self.expected_request_id = msg.msg_id.wrapping_add(1);
         self.last_response = Some((msg.msg_id, bytes.clone()));
-        self.transmit(bytes, out);
+        self.transmit_all(bytes, out);
         self.timers.stop(Timer::HalfOpenExpire);
-        self.state = State::Established(Box::new(Established {
-            keys: st.keys,
-            auth: proof,
-        }));
+        self.state = State::Established(Box::new(Established { keys, auth: proof }));
         self.on_established(now, out);
         match child {
             Ok((c, _)) => self.add_child(now, c, out),
@@ -1225,9 +1307,13 @@ impl IkeSa {
             // RFC 7296 §2.2: a retransmitted request gets the cached response.
             if let Some((id, bytes)) = &self.last_response {
                 if *id == msg_hdr.msg_id {
-                    trace!(tunnel = %self.tunnel, msg_id = id, "retransmitted request; resending our response");
-                    let b = bytes.clone();
-                    self.transmit(b, out);
+                    // A fragmented request is answered once, on its first fragment (RFC 7383
+                    // §2.6.1), not once per fragment.
+                    if fragment_number(data).is_none_or(|n| n == 1) {
+                        trace!(tunnel = %self.tunnel, msg_id = id, "retransmitted request; resending our response");
+                        let b = bytes.clone();
+                        self.transmit_all(b, out);
+                    }
                     return Ok(());
                 }
             }
@@ -1249,9 +1335,46 @@ impl IkeSa {
                     msg_hdr.exchange
                 )));
             };
-            let (first, inner) = keys
-                .open(data, msg_hdr.from_initiator)
-                .map_err(|e| Error::InvalidMessage(format!("SK payload: {e:?}")))?;
+            let (first, inner) = if fragment_number(data).is_some() {
+                let (next, number, total, content) = keys
+                    .open_fragment(data, msg_hdr.from_initiator)
+                    .map_err(|e| Error::InvalidMessage(format!("SKF payload: {e:?}")))?;
+                let key = (msg_hdr.msg_id, msg_hdr.response);
+                if self
+                    .reassembly
+                    .as_ref()
+                    .is_none_or(|(id, r, _)| (*id, *r) != key)
+                {
+                    self.reassembly = Some((
+                        msg_hdr.msg_id,
+                        msg_hdr.response,
+                        Reassembly::new(ReassemblyLimits::default()),
+                    ));
+                }
+                let Some((_, _, reassembly)) = &mut self.reassembly else {
+                    return Ok(());
+                };
+                match reassembly.insert(number, total, next, &content) {
+                    Ok(Some(whole)) => {
+                        trace!(tunnel = %self.tunnel, msg_id = msg_hdr.msg_id, total, "message reassembled from fragments");
+                        self.reassembly = None;
+                        whole
+                    }
+                    Ok(None) => {
+                        // Authenticated: the peer is alive even while fragments are missing.
+                        self.last_heard = now;
+                        return Ok(());
+                    }
+                    Err(e) => {
+                        return Err(Error::InvalidMessage(format!(
+                            "fragment {number}/{total}: {e}"
+                        )));
+                    }
+                }
+            } else {
+                keys.open(data, msg_hdr.from_initiator)
+                    .map_err(|e| Error::InvalidMessage(format!("SK payload: {e:?}")))?
+            };
             let payloads = match decode_inner(first, &inner) {
                 Ok(p) => p,
                 Err(e) => {
@@ -1937,11 +2060,7 @@ impl IkeSa {
         let msg_id = self.next_request_id;
         let header = self.header(exchange, false, msg_id);
         let (first, inner) = encode_inner(pls)?;
-        let from_i = self.role == Role::Initiator;
-        let Some(keys) = self.keys_mut() else {
-            return Err(Error::ApiMisuse("request before keys exist"));
-        };
-        let bytes = keys.seal(&header, first, &inner, from_i, rng);
+        let bytes = self.protect_own(&header, first, &inner, rng)?;
         self.next_request_id = msg_id.wrapping_add(1);
         self.start_request(now, msg_id, bytes, pending, out);
         Ok(())
@@ -1951,11 +2070,11 @@ impl IkeSa {
         &mut self,
         now: Instant,
         msg_id: u32,
-        bytes: Vec<u8>,
+        bytes: Vec<Vec<u8>>,
         pending: Pending,
         out: &mut Output,
     ) {
-        self.transmit(bytes.clone(), out);
+        self.transmit_all(bytes.clone(), out);
         self.outstanding = Some(Outstanding {
             msg_id,
             bytes,
@@ -1976,14 +2095,42 @@ impl IkeSa {
     ) -> Result<(), Error> {
         let header = self.header(exchange, true, msg_id);
         let (first, inner) = encode_inner(pls)?;
-        let from_i = self.role == Role::Initiator;
-        let Some(keys) = self.keys_mut() else {
-            return Err(Error::ApiMisuse("response before keys exist"));
-        };
-        let bytes = keys.seal(&header, first, &inner, from_i, rng);
+        let bytes = self.protect_own(&header, first, &inner, rng)?;
         self.last_response = Some((msg_id, bytes.clone()));
-        self.transmit(bytes, out);
+        self.transmit_all(bytes, out);
         Ok(())
+    }
+
+    /// [`protect`] with this SA's own keys.
+    fn protect_own(
+        &mut self,
+        header: &Header,
+        first: PayloadType,
+        inner: &[u8],
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<Vec<Vec<u8>>, Error> {
+        let from_i = self.role == Role::Initiator;
+        let frag = self.fragment_size(header.exchange);
+        let Some(keys) = self.keys_mut() else {
+            return Err(Error::ApiMisuse("protected message before keys exist"));
+        };
+        Ok(protect(keys, header, first, inner, from_i, frag, rng))
+    }
+
+    /// The IKE message size above which a message of this exchange is fragmented (RFC 7383:
+    /// we fragment IKE_AUTH when both sides announced support), the non-ESP marker on port
+    /// 4500 deducted.
+    fn fragment_size(&self, exchange: ExchangeType) -> Option<usize> {
+        let size = self.cfg.ike_fragment_size;
+        let marker = if self.natt { 4 } else { 0 };
+        (self.fragmentation && exchange == ExchangeType::IKE_AUTH && size > 0)
+            .then(|| size.saturating_sub(marker))
+    }
+
+    fn transmit_all(&self, datagrams: Vec<Vec<u8>>, out: &mut Output) {
+        for d in datagrams {
+            self.transmit(d, out);
+        }
     }
 
     /// Queues a datagram, adding the non-ESP marker on the NAT-T port (RFC 3948 §2.2).
@@ -2413,7 +2560,7 @@ impl IkeSa {
             .min(rc.max_interval);
         debug!(tunnel = %self.tunnel, msg_id = o.msg_id, n = o.retransmits, "retransmitting {}", o.pending.exchange_name());
         let bytes = o.bytes.clone();
-        self.transmit(bytes, out);
+        self.transmit_all(bytes, out);
         self.timers.set_after(Timer::Retransmit, now, wait);
     }
 

@@ -184,6 +184,68 @@ impl IkeKeys {
         from_initiator: bool,
         rng: &mut dyn CryptoRngCore,
     ) -> Vec<u8> {
+        self.seal_payload(
+            header,
+            PayloadType::SK,
+            first,
+            &[],
+            inner,
+            from_initiator,
+            rng,
+        )
+    }
+
+    /// Builds one SKF fragment message (RFC 7383 §2.5): like [`IkeKeys::seal`], with Fragment
+    /// Number and Total Fragments after the generic payload header (covered by the ICV, and by
+    /// the AEAD associated data, RFC 7383 §2.5.3). `first` is the first inner payload type for
+    /// fragment 1 and NONE for the others.
+    #[allow(clippy::too_many_arguments)]
+    pub fn seal_fragment(
+        &mut self,
+        header: &Header,
+        first: PayloadType,
+        number: u16,
+        total: u16,
+        chunk: &[u8],
+        from_initiator: bool,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Vec<u8> {
+        let mut extra = [0u8; 4];
+        extra[..2].copy_from_slice(&number.to_be_bytes());
+        extra[2..].copy_from_slice(&total.to_be_bytes());
+        self.seal_payload(
+            header,
+            PayloadType::SKF,
+            first,
+            &extra,
+            chunk,
+            from_initiator,
+            rng,
+        )
+    }
+
+    /// IV, ICV and block sizes of the IKE SA's cipher: (iv_len, block_size, icv_len).
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        let cipher = self.suite.cipher;
+        let icv_len = if cipher.is_aead() {
+            GCM_TAG_LEN
+        } else {
+            self.suite.integ.map_or(0, |i| i.icv_len())
+        };
+        (cipher.iv_len(), cipher.block_size().max(1), icv_len)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn seal_payload(
+        &mut self,
+        header: &Header,
+        payload: PayloadType,
+        first: PayloadType,
+        extra: &[u8],
+        inner: &[u8],
+        from_initiator: bool,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Vec<u8> {
         let cipher = self.suite.cipher;
         let bs = cipher.block_size().max(1);
         // Pad Length octet included: (inner + pad + 1) % bs == 0 (RFC 7296 §3.14).
@@ -195,17 +257,14 @@ impl IkeKeys {
             self.suite.integ.map_or(0, |i| i.icv_len())
         };
         let iv_len = cipher.iv_len();
-        let sk_len = 4 + iv_len + pt_len + icv_len;
+        let sk_len = 4 + extra.len() + iv_len + pt_len + icv_len;
         let total = HEADER_LEN + sk_len;
         let mut out = Vec::with_capacity(total);
-        header.write(
-            PayloadType::SK,
-            u32::try_from(total).unwrap_or(u32::MAX),
-            &mut out,
-        );
+        header.write(payload, u32::try_from(total).unwrap_or(u32::MAX), &mut out);
         out.push(first.0);
         out.push(0);
         out.extend_from_slice(&u16::try_from(sk_len).unwrap_or(u16::MAX).to_be_bytes());
+        out.extend_from_slice(extra);
         let iv_at = out.len();
         if cipher.is_aead() {
             self.iv_counter = self.iv_counter.wrapping_add(1);
@@ -225,7 +284,8 @@ impl IkeKeys {
                 let (aad_iv, ct) = out.split_at_mut(ct_at);
                 let mut iv = [0u8; GCM_IV_LEN];
                 iv.copy_from_slice(&aad_iv[iv_at..]);
-                // RFC 5282 §5.1: AAD = IKE header + SK payload header (up to the IV).
+                // RFC 5282 §5.1: AAD = IKE header + SK payload header (up to the IV); for SKF
+                // with Fragment Number and Total Fragments (RFC 7383 §2.5.3).
                 let tag = k
                     .seal_in_place(&iv, &aad_iv[..iv_at], ct)
                     .unwrap_or([0; GCM_TAG_LEN]);
@@ -251,6 +311,32 @@ impl IkeKeys {
         msg: &[u8],
         from_initiator: bool,
     ) -> Result<(PayloadType, Vec<u8>), OpenError> {
+        self.open_payload(msg, from_initiator, PayloadType::SK, 0)
+    }
+
+    /// Verifies and decrypts one SKF fragment message (RFC 7383 §2.5). Returns the Next Payload
+    /// field, Fragment Number, Total Fragments and the decrypted, unpadded fragment content.
+    /// Only what this returns may go into a reassembly (RFC 7383 §2.6).
+    pub fn open_fragment(
+        &self,
+        msg: &[u8],
+        from_initiator: bool,
+    ) -> Result<(PayloadType, u16, u16, Vec<u8>), OpenError> {
+        let (first, content) = self.open_payload(msg, from_initiator, PayloadType::SKF, 4)?;
+        // open_payload checked that the 4 octets after the generic header are present.
+        let at = HEADER_LEN + 4;
+        let number = u16::from_be_bytes([msg[at], msg[at + 1]]);
+        let total = u16::from_be_bytes([msg[at + 2], msg[at + 3]]);
+        Ok((first, number, total, content))
+    }
+
+    fn open_payload(
+        &self,
+        msg: &[u8],
+        from_initiator: bool,
+        payload: PayloadType,
+        extra: usize,
+    ) -> Result<(PayloadType, Vec<u8>), OpenError> {
         let cipher = self.suite.cipher;
         let keys = if from_initiator { &self.i } else { &self.r };
         let icv_len = if cipher.is_aead() {
@@ -259,9 +345,9 @@ impl IkeKeys {
             self.suite.integ.map_or(0, |i| i.icv_len())
         };
         let iv_len = cipher.iv_len();
-        if msg.len() < HEADER_LEN + 4 || msg[16] != PayloadType::SK.0 {
+        if msg.len() < HEADER_LEN + 4 + extra || msg[16] != payload.0 {
             return Err(OpenError::Malformed(
-                "message does not start with an SK payload",
+                "message does not start with an SK/SKF payload",
             ));
         }
         let first = PayloadType(msg[HEADER_LEN]);
@@ -274,8 +360,9 @@ impl IkeKeys {
                 "SK payload length is not the rest of the message",
             ));
         }
-        let ct_at = HEADER_LEN + 4 + iv_len;
-        if sk_len < 4 + iv_len + icv_len + 1 {
+        let iv_at = HEADER_LEN + 4 + extra;
+        let ct_at = iv_at + iv_len;
+        if sk_len < 4 + extra + iv_len + icv_len + 1 {
             return Err(OpenError::Malformed("SK payload too short"));
         }
         let ct_end = msg.len() - icv_len;
@@ -289,8 +376,8 @@ impl IkeKeys {
         match &keys.cipher {
             CipherKey::Aead(k) => {
                 let mut iv = [0u8; GCM_IV_LEN];
-                iv.copy_from_slice(&msg[HEADER_LEN + 4..ct_at]);
-                k.open_in_place(&iv, &msg[..HEADER_LEN + 4], &mut pt, &msg[ct_end..])
+                iv.copy_from_slice(&msg[iv_at..ct_at]);
+                k.open_in_place(&iv, &msg[..iv_at], &mut pt, &msg[ct_end..])
                     .map_err(|_| OpenError::IntegrityCheckFailed)?;
             }
             CipherKey::Cbc(k) => {
@@ -301,7 +388,7 @@ impl IkeKeys {
                 integ
                     .verify(&[&msg[..ct_end]], &msg[ct_end..])
                     .map_err(|_| OpenError::IntegrityCheckFailed)?;
-                k.decrypt_in_place(&msg[HEADER_LEN + 4..ct_at], &mut pt)
+                k.decrypt_in_place(&msg[iv_at..ct_at], &mut pt)
                     .map_err(|_| OpenError::Malformed("CBC decrypt"))?;
             }
         }

@@ -16,7 +16,10 @@ pub mod timer;
 mod ts;
 pub mod wire;
 
-pub use config::{DpdConfig, EspProposal, Identity, IkeProposal, Psk, RetransmitConfig, TrafficSelector, TunnelConfig};
+pub use config::{
+    DpdConfig, EspProposal, Identity, IkeProposal, Psk, RetransmitConfig, TrafficSelector,
+    TunnelConfig,
+};
 pub use endpoint::{Endpoint, EndpointConfig, Ports, Transmit, TunnelStatus};
 pub use error::{Error, NegotiationError, SaKind};
 pub use event::{ChildSaInfo, DownReason, EspKeys, Event, TunnelId};

@@ -272,6 +272,8 @@ struct Driver {
     publisher: crate::publish::Publisher,
     /// Old inbound SAs to remove once the rekeyed ones have had time to carry traffic.
     retire: Vec<(Instant, u32)>,
+    /// Tunnels whose IKE SAs are being deleted, forgotten by the endpoint at the instant.
+    deleting: Vec<(Instant, dualsec_ike::v2::TunnelId)>,
     /// Tunnels whose observed state must be written.
     dirty: BTreeSet<TunnelId>,
     /// Last explained failure per tunnel, until it is cleared by success.
@@ -282,6 +284,11 @@ struct Driver {
     /// Dual-tunnel failover of every connection (issue 6).
     ha: HaSet,
 }
+
+/// How long a deleted tunnel's DELETE exchange may take before the endpoint forgets it.
+const DELETE_GRACE: Duration = Duration::from_secs(3);
+/// How long shutdown waits for the peers to answer our DELETEs.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 
 /// How long a replaced inbound SA keeps decrypting after a rekey (make-before-break).
 const RETIRE_AFTER: Duration = Duration::from_secs(10);
@@ -313,6 +320,7 @@ impl Driver {
             kernel_routes: BTreeSet::new(),
             publisher,
             retire: Vec::new(),
+            deleting: Vec::new(),
             dirty: BTreeSet::new(),
             last_error: BTreeMap::new(),
             no_sa_seen: 0,
@@ -364,6 +372,7 @@ impl Driver {
             self.ha.handle_timeout(now);
             self.apply_ha(now);
             self.retire_old_sas(now);
+            self.forget_deleted(now, false);
             self.drain();
             if now >= self.next_counters {
                 self.write_counters();
@@ -379,8 +388,23 @@ impl Driver {
         let now = Instant::now();
         let ids: Vec<TunnelId> = self.running.keys().cloned().collect();
         for id in ids {
-            self.remove_tunnel(now, &id);
+            self.retire_tunnel(now, &id);
         }
+        // Let the peers answer the DELETEs (and retransmit them) for a moment.
+        let end = now + SHUTDOWN_GRACE;
+        while Instant::now() < end {
+            self.drain();
+            match self.outputs.ike.recv_timeout(Duration::from_millis(20)) {
+                Ok(d) => self.ike_datagram(d),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let t = Instant::now();
+            if self.ep.poll_timeout().is_some_and(|x| x <= t) {
+                self.ep.handle_timeout(t, &mut self.rng);
+            }
+        }
+        self.forget_deleted(Instant::now(), true);
         self.drain();
         self.publisher.clear();
         for net in std::mem::take(&mut self.kernel_routes) {
@@ -440,11 +464,15 @@ impl Driver {
             .map(|(id, _)| id.clone())
             .collect();
         for id in stale {
-            info!(
-                tunnel = id.as_str(),
-                "tunnel removed or changed: deleting its SAs"
-            );
-            self.remove_tunnel(now, &id);
+            if p.tunnels.contains_key(&id) {
+                // Changed: renegotiate at once. The new IKE SA carries INITIAL_CONTACT, so the
+                // peer drops the old SAs even if our DELETE is lost (RFC 7296 §2.4).
+                info!(tunnel = id.as_str(), "tunnel changed: renegotiating");
+                self.remove_tunnel(now, &id);
+            } else {
+                info!(tunnel = id.as_str(), "tunnel removed: deleting its SAs");
+                self.retire_tunnel(now, &id);
+            }
         }
         for (id, t) in &p.tunnels {
             if self.running.contains_key(id) {
@@ -525,6 +553,36 @@ impl Driver {
                 self.initiate(now, &mut r);
                 self.running.insert(id, r);
             }
+        }
+    }
+
+    /// A tunnel that is gone from desired state (R-CONN-6): traffic stops now, and the IKE SAs
+    /// are deleted with an exchange the peer answers; the endpoint forgets the tunnel once
+    /// that exchange ended or after [`DELETE_GRACE`]. Forgetting at once would drop a DELETE
+    /// still queued behind a liveness probe, leaving the peer with stale SAs.
+    fn retire_tunnel(&mut self, now: Instant, id: &TunnelId) {
+        let Some(r) = self.running.remove(id) else {
+            return;
+        };
+        let ike_id = dualsec_ike::v2::TunnelId(u64::from(r.num));
+        self.ep.delete(now, ike_id, &mut self.rng);
+        self.deleting.push((now + DELETE_GRACE, ike_id));
+        for spi in &r.inbound {
+            let _ = self.dp.remove_inbound_sa(Spi(*spi));
+        }
+        if r.child.is_some() {
+            let _ = self.dp.remove_outbound_sa(dualsec_esp::TunnelId(r.num));
+        }
+        self.dirty.remove(id);
+    }
+
+    /// Forgets retired tunnels whose DELETE exchange had its time.
+    fn forget_deleted(&mut self, now: Instant, all: bool) {
+        let (due, keep): (Vec<_>, Vec<_>) =
+            self.deleting.drain(..).partition(|(t, _)| all || *t <= now);
+        self.deleting = keep;
+        for (_, ike_id) in due {
+            self.ep.remove_tunnel(now, ike_id, &mut self.rng);
         }
     }
 

@@ -130,6 +130,17 @@ impl IkeEndpoints {
         }
     }
 
+    /// Deletes the tunnel's SAs with an exchange the peer answers (DELETE queued behind any
+    /// request in flight, so it is really sent) and stops renegotiating; the tunnel stays known
+    /// until [`IkeEndpoints::remove_tunnel`].
+    pub fn delete(&mut self, now: Instant, id: TunnelId, rng: &mut dyn CryptoRngCore) {
+        if self.is_v1(id) {
+            self.v1.delete(now, id, rng);
+        } else {
+            self.v2.delete(now, id, rng);
+        }
+    }
+
     /// Removes the tunnel (DELETEs sent).
     pub fn remove_tunnel(&mut self, now: Instant, id: TunnelId, rng: &mut dyn CryptoRngCore) {
         if self.v1_tunnels.remove(&id) {

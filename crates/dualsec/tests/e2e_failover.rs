@@ -286,8 +286,9 @@ fn stream_dir(
         to,
         dst,
         port,
-        Duration::from_secs(2),
-        total + Duration::from_secs(20),
+        // The peer may keep sending on a dead SA for long (see the module docs): wait for it.
+        Duration::from_secs(if reverse { 30 } else { 2 }),
+        total + Duration::from_secs(40),
         Duration::from_millis(20),
     )
     .unwrap();

@@ -1356,7 +1356,7 @@ impl IkeSa {
                 };
                 match reassembly.insert(number, total, next, &content) {
                     Ok(Some(whole)) => {
-                        trace!(tunnel = %self.tunnel, msg_id = msg_hdr.msg_id, total, "message reassembled from fragments");
+                        debug!(tunnel = %self.tunnel, msg_id = msg_hdr.msg_id, total, "{:?} reassembled from fragments (RFC 7383)", msg_hdr.exchange);
                         self.reassembly = None;
                         whole
                     }

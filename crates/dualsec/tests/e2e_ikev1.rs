@@ -155,6 +155,8 @@ fn create_connection(d: &Dualsec, tunnel_sets: &[(&str, &str)]) -> (String, [Str
             "TunnelOptionsSpecification.{n}.TunnelIkeConfig.Psk=e2e-psk-{n}"
         ));
         for (k, v) in tunnel_sets {
+            // `{n}` in a value becomes the tunnel's number.
+            let v = v.replace("{n}", &n.to_string());
             sets.push(format!("TunnelOptionsSpecification.{n}.{k}={v}"));
         }
     }
@@ -243,6 +245,14 @@ fn ikev1_tunnel_up(tunnel_sets: &[(&str, &str)], aggressive: bool, proposal: &st
     assert!(conf.contains("version = 1"), "{conf}");
     assert_eq!(conf.contains("aggressive = yes"), aggressive, "{conf}");
     assert!(conf.contains(&format!("proposals = {proposal}")), "{conf}");
+    for (k, v) in tunnel_sets {
+        if k.ends_with("Id") {
+            for n in ["1", "2"] {
+                let id = v.replace("{n}", n);
+                assert!(conf.contains(&format!("id = {id}")), "{conf}");
+            }
+        }
+    }
     let cgw = Charon::start(
         &topo.cgw,
         &CharonOptions {
@@ -267,6 +277,40 @@ fn ikev1_tunnel_up(tunnel_sets: &[(&str, &str)], aggressive: bool, proposal: &st
     }
     ping_both_ways(&topo);
     iperf_both_ways(&topo);
+    // Failover works over IKEv1 as over IKEv2 (issue 8): the fast probes (DPD R-U-THERE) are
+    // answered, so tunnel 1 (master, R-HA-1) carries VPC → IDC. Under load (iperf3 on a shared
+    // 2-core host) a probe can go unanswered and traffic fail over for a while; it must come
+    // back to tunnel 1 (failback after the 3 s hold-down).
+    let name1 = format!("{vco}-tunnel1");
+    let carried = wait_until(
+        "tunnel 1 carries VPC → IDC",
+        Duration::from_secs(10),
+        || {
+            let before = peer_packets_in(&cgw, &name1);
+            let r = traffic::ping(&topo.vpc, IDC_HOST, 3, Duration::from_millis(50)).unwrap();
+            r.received == 3 && peer_packets_in(&cgw, &name1) >= before + 3
+        },
+    );
+    let log = d._serve.stderr();
+    assert!(carried.is_ok(), "{}", tail(&log, 40));
+    let switches: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("failover:") || l.contains("failback:"))
+        .collect();
+    if let Some(last) = switches.last() {
+        eprintln!("failover switches during the test: {switches:#?}");
+        assert!(last.contains("to tunnel 1 (master)"), "{switches:#?}");
+    }
+}
+
+fn peer_packets_in(cgw: &Charon, ike_name: &str) -> u64 {
+    cgw.list_sas()
+        .unwrap()
+        .iter()
+        .filter(|s| s.name == ike_name)
+        .flat_map(|s| s.children.iter())
+        .map(|c| c.packets_in)
+        .sum()
 }
 
 /// Issue 8: main mode with the API default proposal (aes/md5/group2, api-reference §8).
@@ -275,13 +319,20 @@ fn e2e_ikev1_main_mode_default_proposal() {
     ikev1_tunnel_up(&[], false, "aes128-md5-modp1024");
 }
 
-/// Issue 8: aggressive mode (R-TUN-3), aes/sha1/group2.
+/// Issue 8: aggressive mode with FQDN identities (R-TUN-3 recommends it), aes/sha1/group2.
 #[test]
-fn e2e_ikev1_aggressive_mode() {
+fn e2e_ikev1_aggressive_mode_fqdn_ids() {
     ikev1_tunnel_up(
         &[
             ("TunnelIkeConfig.IkeMode", "aggressive"),
             ("TunnelIkeConfig.IkeAuthAlg", "sha1"),
+            // Distinct per tunnel: strongSwan, as aggressive-mode responder, picks the PSK by
+            // the ID pair, and the tunnels have different PSKs.
+            (
+                "TunnelIkeConfig.LocalId",
+                "tunnel{n}.vpn-gw.dualsec.example",
+            ),
+            ("TunnelIkeConfig.RemoteId", "tunnel{n}.cgw.idc.example"),
         ],
         true,
         "aes128-sha1-modp1024",

@@ -66,6 +66,10 @@ fn bench(c: &mut Criterion) {
                 ..IkeProposal::DEFAULT
             },
         ),
+        (
+            "aes256gcm16-prfsha384-ecp384",
+            IkeProposal::from_strongswan("aes256gcm16-prfsha384-ecp384").unwrap(),
+        ),
     ];
     for (name, p) in suites {
         g.bench_function(name, |b| b.iter(|| handshake(p, Some(p.dh), &mut rng)));

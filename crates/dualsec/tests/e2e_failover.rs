@@ -304,7 +304,9 @@ fn stream_dir(
     restore(bed);
     let restored_seq = start.elapsed().as_millis() as u64;
     sender.join().unwrap().unwrap();
-    let report = rx.finish(Duration::from_secs(30)).unwrap();
+    let report = rx
+        .finish(Duration::from_secs(if reverse { 50 } else { 30 }))
+        .unwrap();
     let failover_outage = report
         .gaps
         .iter()

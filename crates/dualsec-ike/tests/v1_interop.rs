@@ -275,3 +275,51 @@ fn proposal_mismatch_against_strongswan_is_explained_both_ways() {
         "{line}"
     );
 }
+
+#[test]
+fn quick_mode_rekey_with_strongswan_is_make_before_break() {
+    let Some(lab) = lab() else { return };
+    let (ike, esp) = SUITES[0];
+    lab.charon
+        .load(&peer_conn(ike, esp, PSK, false).render())
+        .unwrap();
+    let d = run_driver(
+        &lab,
+        "driver",
+        ike,
+        esp,
+        true,
+        &["--rekey-child-after", "2"],
+    );
+    let line = wait_line(&d, "CHILD_REKEYED");
+    assert_ne!(field(&line, "spi_in"), field(&line, "old_spi_in"));
+    let mut ok = false;
+    let _ = wait_until("strongSwan lists the new CHILD SA only", T, || {
+        let sas = lab.charon.list_sas().unwrap_or_default();
+        let children: Vec<_> = sas
+            .iter()
+            .flat_map(|s| s.children.iter())
+            .filter(|c| c.state == "INSTALLED")
+            .collect();
+        ok = children.len() == 1 && children[0].spi_out == field(&line, "spi_in");
+        ok
+    });
+    assert!(ok, "{:?}\n{}", lab.charon.list_sas(), d.stdout());
+}
+
+#[test]
+fn strongswan_delete_takes_the_tunnel_down() {
+    let Some(lab) = lab() else { return };
+    let (ike, esp) = SUITES[0];
+    lab.charon
+        .load(&peer_conn(ike, esp, PSK, false).render())
+        .unwrap();
+    let d = run_driver(&lab, "driver", ike, esp, true, &[]);
+    let line = wait_line(&d, "CHILD_ESTABLISHED");
+    check_child(&lab, &line, ike);
+    lab.charon.terminate_ike("site").unwrap();
+    let del = wait_line(&d, "CHILD_DELETED");
+    assert_eq!(field(&del, "spi_in"), field(&line, "spi_in"));
+    let down = wait_line(&d, "IKE_DOWN");
+    assert!(down.contains("PeerDelete"), "{down}");
+}

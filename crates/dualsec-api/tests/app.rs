@@ -284,6 +284,33 @@ async fn connection_round_trip_with_provider_json_types() {
     let t = &b["TunnelOptionsSpecification"]["TunnelOptions"];
     assert_eq!(t[0]["Role"], "master");
     assert_eq!(t[1]["Role"], "slave");
+    // Observed state as the engine writes it: carrier and explained last error (R-HA-3, R-DIAG-1).
+    assert_eq!(t[0]["CarriesTraffic"], Value::Bool(false));
+    assert_eq!(t[0]["LastNegotiationError"], "");
+    let tid = dualsec_control::TunnelId::parse_as("TunnelId", t[1]["TunnelId"].as_str().unwrap())
+        .unwrap();
+    h.state
+        .control()
+        .update_tunnel_observed(&tid, |o| {
+            o.last_error = Some(dualsec_control::model::NegotiationFailure::PskMismatch);
+        })
+        .unwrap();
+    let d2 = h
+        .call(
+            "DescribeVpnConnection",
+            &[("VpnConnectionId", vco.as_str())],
+        )
+        .await;
+    let t2 = &d2.body["TunnelOptionsSpecification"]["TunnelOptions"];
+    assert!(
+        t2[1]["LastNegotiationError"]
+            .as_str()
+            .unwrap()
+            .contains("pre-shared keys differ"),
+        "{}",
+        t2[1]
+    );
+    assert_eq!(t2[0]["LastNegotiationError"], "");
     assert_eq!(t[0]["InternetIp"], g.body["InternetIp"]);
     assert_eq!(t[1]["InternetIp"], g.body["DisasterRecoveryInternetIp"]);
     // Describe* tunnel fields are strings in the SDK models.

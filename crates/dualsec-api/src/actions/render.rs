@@ -138,6 +138,10 @@ pub fn tunnel(v: &TunnelView, enable_bgp: bool, t: Typing) -> Value {
         "ZoneNo": v.zone.to_string(),
         "State": tun.state.as_str(),
         "Status": v.observed.status.as_str(),
+        // dualsec extensions (ignored by the provider's SDK models): which tunnel carries the
+        // connection's traffic now (R-HA-3) and why the last negotiation failed (R-DIAG-1).
+        "CarriesTraffic": v.observed.carries_traffic,
+        "LastNegotiationError": v.observed.last_error.as_ref().map(failure_text).unwrap_or_default(),
         "EnableDpd": b(t, tun.enable_dpd),
         "EnableNatTraversal": b(t, tun.enable_nat_traversal),
         "RemoteCaCertificate": "",
@@ -160,6 +164,23 @@ pub fn tunnel(v: &TunnelView, enable_bgp: bool, t: Typing) -> Value {
         },
         "TunnelBgpConfig": Value::Object(bgp),
     })
+}
+
+/// The operator's sentence for a negotiation failure (R-DIAG-1: PSK, parameters, or network).
+fn failure_text(f: &dualsec_control::model::NegotiationFailure) -> String {
+    use dualsec_control::model::NegotiationFailure as F;
+    match f {
+        F::PskMismatch => {
+            "phase 1 negotiation failed: the pre-shared keys differ (check the PSK on both sides, case and special characters included)".into()
+        }
+        F::ProposalMismatch { detail } => {
+            format!("negotiation failed: IKE/IPsec parameters differ: {detail}")
+        }
+        F::PeerUnreachable => {
+            "phase 1 negotiation failed: no answer from the peer: UDP 500/4500 is blocked or the customer gateway's public IP is unreachable".into()
+        }
+        F::IdentityMismatch { detail } | F::Other { detail } => detail.clone(),
+    }
 }
 
 /// A connection as DescribeVpnConnection shows it. `tag_wrapper` is `Tags` (single describe) or

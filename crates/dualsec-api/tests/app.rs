@@ -311,6 +311,39 @@ async fn connection_round_trip_with_provider_json_types() {
         t2[1]
     );
     assert_eq!(t2[0]["LastNegotiationError"], "");
+    // Switch events reach DescribeVpnConnectionLogs (issue 6: every switch with its reason).
+    let cid = dualsec_control::VpnConnectionId::parse_as("VpnConnectionId", vco.as_str()).unwrap();
+    h.state
+        .control()
+        .record_event(
+            &cid,
+            Some(&tid),
+            "failover: outbound traffic moved to tunnel 2 (backup)",
+        )
+        .unwrap();
+    let logs = h
+        .call(
+            "DescribeVpnConnectionLogs",
+            &[("VpnConnectionId", vco.as_str()), ("MinutePeriod", "10")],
+        )
+        .await;
+    assert_eq!(logs.status, StatusCode::OK, "{}", logs.body);
+    let lines = logs.body["Data"]["Logs"].as_array().unwrap();
+    assert!(
+        lines.iter().any(|l| {
+            let l = l.as_str().unwrap();
+            l.contains("failover: outbound traffic moved to tunnel 2") && l.contains(tid.as_str())
+        }),
+        "{}",
+        logs.body
+    );
+    let bad = h
+        .call(
+            "DescribeVpnConnectionLogs",
+            &[("VpnConnectionId", vco.as_str()), ("MinutePeriod", "11")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
     assert_eq!(t[0]["InternetIp"], g.body["InternetIp"]);
     assert_eq!(t[1]["InternetIp"], g.body["DisasterRecoveryInternetIp"]);
     // Describe* tunnel fields are strings in the SDK models.

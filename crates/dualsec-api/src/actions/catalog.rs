@@ -1295,6 +1295,66 @@ pub const DELETE_VPN_CONNECTION: &[ParamSpec] = &[
         doc: "",
     },
 ];
+/// `DescribeVpnConnectionLogs` parameters.
+pub const DESCRIBE_VPN_CONNECTION_LOGS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "From",
+        ty: Ty::Int,
+        required: false,
+        loc: Loc::Query,
+        doc: "Unix seconds; needs To or MinutePeriod",
+    },
+    ParamSpec {
+        name: "MinutePeriod",
+        ty: Ty::Int,
+        required: false,
+        loc: Loc::Query,
+        doc: "1..10 minutes; required if From/To not given",
+    },
+    ParamSpec {
+        name: "PageNumber",
+        ty: Ty::Int,
+        required: false,
+        loc: Loc::Query,
+        doc: "Default: 1",
+    },
+    ParamSpec {
+        name: "PageSize",
+        ty: Ty::Int,
+        required: false,
+        loc: Loc::Query,
+        doc: "1..50, default 10",
+    },
+    ParamSpec {
+        name: "RegionId",
+        ty: Ty::Str,
+        required: true,
+        loc: Loc::Query,
+        doc: "",
+    },
+    ParamSpec {
+        name: "To",
+        ty: Ty::Int,
+        required: false,
+        loc: Loc::Query,
+        doc: "Unix seconds; needs From or MinutePeriod",
+    },
+    ParamSpec {
+        name: "TunnelId",
+        ty: Ty::Str,
+        required: false,
+        loc: Loc::Query,
+        doc: "Dual-tunnel connections only",
+    },
+    ParamSpec {
+        name: "VpnConnectionId",
+        ty: Ty::Str,
+        required: true,
+        loc: Loc::Query,
+        doc: "",
+    },
+];
+
 /// `DescribeVpnConnection` parameters.
 pub const DESCRIBE_VPN_CONNECTION: &[ParamSpec] = &[
     ParamSpec {

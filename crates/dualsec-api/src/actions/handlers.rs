@@ -272,6 +272,20 @@ pub fn describe_vpn_connection(ctx: &Ctx, p: &Params) -> R {
     Ok(render::connection(&v, "Tags", Typing::Describe))
 }
 
+pub fn describe_vpn_connection_logs(ctx: &Ctx, p: &Params) -> R {
+    region(ctx, p, true)?;
+    let req = rq::DescribeVpnConnectionLogsRequest {
+        vpn_connection_id: req_parse(p, "VpnConnectionId")?,
+        tunnel_id: opt_parse(p, "TunnelId")?,
+        from: opt_int(p, "", "From")?,
+        to: opt_int(p, "", "To")?,
+        minute_period: opt_int(p, "", "MinutePeriod")?,
+        page: page(p)?,
+    };
+    let logs = ctx.control.describe_vpn_connection_logs(&req)?;
+    Ok(render::connection_logs(&logs))
+}
+
 pub fn describe_vpn_connections(ctx: &Ctx, p: &Params) -> R {
     region(ctx, p, true)?;
     let req = rq::DescribeVpnConnectionsRequest {

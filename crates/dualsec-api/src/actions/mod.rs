@@ -403,6 +403,22 @@ pub const ACTIONS: &[ActionSpec] = &[
         "List IPsec connections (paged)."
     ),
     action!(
+        "DescribeVpnConnectionLogs",
+        "IPsec connection",
+        "POST",
+        c::DESCRIBE_VPN_CONNECTION_LOGS,
+        [
+            "Count",
+            "Data",
+            "IsCompleted",
+            "PageNumber",
+            "PageSize",
+            "RequestId"
+        ],
+        h::describe_vpn_connection_logs,
+        "The connection's event log: negotiations, SA changes, failover and failback with reasons."
+    ),
+    action!(
         "DownloadVpnConnectionConfig",
         "IPsec connection",
         "POST",
@@ -536,7 +552,7 @@ mod tests {
         let n = names.len();
         names.dedup();
         assert_eq!(n, names.len());
-        assert_eq!(n, 26);
+        assert_eq!(n, 27);
         for a in ACTIONS {
             assert!(
                 a.params.iter().any(|p| p.name == "RegionId"),

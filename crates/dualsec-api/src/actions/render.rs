@@ -166,6 +166,37 @@ pub fn tunnel(v: &TunnelView, enable_bgp: bool, t: Typing) -> Value {
     })
 }
 
+/// DescribeVpnConnectionLogs: `Data.Logs[]` are strings (api-reference §6.3); each line carries
+/// its UTC time and, when it is about one tunnel, the tunnel id.
+pub fn connection_logs(l: &dualsec_control::requests::ConnectionLogs) -> Value {
+    let lines: Vec<String> = l
+        .page
+        .items
+        .iter()
+        .map(|e| {
+            let t = e.time_ms;
+            let stamp = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t) * 1_000_000)
+                .ok()
+                .and_then(|d| {
+                    d.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or_else(|| t.to_string());
+            match &e.tunnel_id {
+                Some(tid) => format!("{stamp} {tid} {}", e.message),
+                None => format!("{stamp} {}", e.message),
+            }
+        })
+        .collect();
+    json!({
+        "Count": lines.len(),
+        "Data": {"Logs": lines},
+        "IsCompleted": l.is_completed,
+        "PageNumber": l.page.page_number,
+        "PageSize": l.page.page_size,
+    })
+}
+
 /// The operator's sentence for a negotiation failure (R-DIAG-1: PSK, parameters, or network).
 fn failure_text(f: &dualsec_control::model::NegotiationFailure) -> String {
     use dualsec_control::model::NegotiationFailure as F;

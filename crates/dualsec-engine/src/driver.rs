@@ -55,6 +55,8 @@ pub struct EngineConfig {
     pub kernel_routes: bool,
     /// Where published routes are written (issue 7, [`crate::publish`]); `None`: nowhere.
     pub publish: Option<crate::publish::PublishTarget>,
+    /// Failover tuning: probe interval, detection multiplier, failback hold-down (issue 6).
+    pub ha: dualsec_ha::HaConfig,
 }
 
 impl EngineConfig {
@@ -67,6 +69,7 @@ impl EngineConfig {
             counters_interval: Duration::from_secs(2),
             kernel_routes: true,
             publish: None,
+            ha: dualsec_ha::HaConfig::default(),
         }
     }
 }
@@ -305,6 +308,7 @@ impl Driver {
         let mut rng = OsRng;
         let ep = IkeEndpoints::new(EndpointConfig::default(), &mut rng);
         let now = Instant::now();
+        let ha_config = cfg.ha.clone();
         let publisher = crate::publish::Publisher::new(cfg.publish.clone());
         Driver {
             control,
@@ -326,7 +330,10 @@ impl Driver {
             no_sa_seen: 0,
             next_reconcile: now,
             next_counters: now + Duration::from_secs(1),
-            ha: HaSet::with_defaults(),
+            ha: HaSet::new(ha_config).unwrap_or_else(|e| {
+                warn!("failover tuning refused ({e}); using the defaults");
+                HaSet::with_defaults()
+            }),
         }
     }
 

@@ -95,9 +95,8 @@ fn slot(t: TunnelId) -> usize {
 }
 
 impl HaSet {
-    /// Checks `config` once; every connection gets a machine with it. The driver uses the
-    /// defaults until the store exposes HA tuning.
-    #[allow(dead_code)]
+    /// Checks `config` once; every connection gets a machine with it (`serve --probe-interval-ms`
+    /// and friends).
     pub(crate) fn new(config: HaConfig) -> Result<HaSet, ConfigError> {
         config.validate()?;
         Ok(HaSet {

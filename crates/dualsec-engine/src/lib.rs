@@ -35,3 +35,6 @@ mod translate;
 
 pub use driver::{Engine, EngineConfig};
 pub use ike::{IkeFlavor, IkeSetup, major_version};
+
+/// Failover tuning, re-exported for `dualsec serve`.
+pub use dualsec_ha::HaConfig;

@@ -110,6 +110,27 @@ fn command() -> Command {
                         .help("This gateway's address as seen from --vpc-netns: the next hop of published routes"),
                 )
                 .arg(
+                    Arg::new("probe-interval-ms")
+                        .long("probe-interval-ms")
+                        .value_parser(value_parser!(u64).range(10..=60_000))
+                        .default_value("200")
+                        .help("Failover: a liveness probe on each tunnel every N ms (issue 6)"),
+                )
+                .arg(
+                    Arg::new("probe-multiplier")
+                        .long("probe-multiplier")
+                        .value_parser(value_parser!(u32).range(1..=100))
+                        .default_value("3")
+                        .help("Failover: a tunnel is down after this many probe intervals without an answer"),
+                )
+                .arg(
+                    Arg::new("failback-hold-down-ms")
+                        .long("failback-hold-down-ms")
+                        .value_parser(value_parser!(u64).range(0..=3_600_000))
+                        .default_value("3000")
+                        .help("Failover: traffic returns to tunnel 1 after it has been healthy this long (doubled on flapping)"),
+                )
+                .arg(
                     Arg::new("no-engine")
                         .long("no-engine")
                         .action(ArgAction::SetTrue)
@@ -195,7 +216,30 @@ fn run_serve(m: &clap::ArgMatches) -> ExitCode {
             }),
             _ => None,
         },
+        ha: {
+            let d = dualsec_engine::HaConfig::default();
+            let ms = |k: &str, dflt: Duration| {
+                m.get_one::<u64>(k)
+                    .map(|v| Duration::from_millis(*v))
+                    .unwrap_or(dflt)
+            };
+            let hold_down = ms("failback-hold-down-ms", d.hold_down);
+            dualsec_engine::HaConfig {
+                probe_interval: ms("probe-interval-ms", d.probe_interval),
+                multiplier: m
+                    .get_one::<u32>("probe-multiplier")
+                    .copied()
+                    .unwrap_or(d.multiplier),
+                hold_down,
+                hold_down_max: d.hold_down_max.max(hold_down),
+                ..d
+            }
+        },
     };
+    if let Err(e) = opts.ha.validate() {
+        eprintln!("dualsec serve: failover settings: {e}");
+        return ExitCode::from(2);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

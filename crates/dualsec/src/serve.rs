@@ -43,6 +43,8 @@ pub struct ServeOptions {
     pub engine_tun: Option<String>,
     /// Where published routes go (`--vpc-netns`, `--vpc-next-hop`; issue 7).
     pub publish: Option<dualsec_engine::publish::PublishTarget>,
+    /// Failover tuning (issue 6): probe interval, multiplier, failback hold-down.
+    pub ha: dualsec_engine::HaConfig,
 }
 
 /// Parses `zone-a=192.0.2.1`.
@@ -178,10 +180,15 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     let background = tokio::spawn(complete_accepted_changes(control.clone()));
     // The engine runs on its own thread; the API keeps serving when its data plane cannot start
     // (it then reports why as every tunnel's last error).
-    let engine = opts
-        .engine_tun
-        .as_ref()
-        .map(|tun| start_engine(control.clone(), &pool, tun, opts.publish.clone()));
+    let engine = opts.engine_tun.as_ref().map(|tun| {
+        start_engine(
+            control.clone(),
+            &pool,
+            tun,
+            opts.publish.clone(),
+            opts.ha.clone(),
+        )
+    });
 
     println!(
         "dualsec: API listening on {endpoint} (region {})",
@@ -206,6 +213,7 @@ fn start_engine(
     pool: &[(ZoneId, Ipv4Addr)],
     tun: &str,
     publish: Option<dualsec_engine::publish::PublishTarget>,
+    ha: dualsec_engine::HaConfig,
 ) -> dualsec_engine::Engine {
     let all: Vec<IpAddr> = pool.iter().map(|(_, ip)| IpAddr::V4(*ip)).collect();
     // Binding an ephemeral port succeeds only for an address of a local interface.
@@ -224,6 +232,7 @@ fn start_engine(
         control,
         dualsec_engine::EngineConfig {
             publish,
+            ha,
             ..dualsec_engine::EngineConfig::new(node_ips.clone(), tun)
         },
     );

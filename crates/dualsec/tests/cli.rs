@@ -262,3 +262,20 @@ fn serve_imports_an_operator_supplied_key() {
         "SignatureDoesNotMatch"
     );
 }
+
+/// Failover tuning is validated before anything starts (issue 6): a zero multiplier or a probe
+/// interval below 10 ms is refused with a clear message and exit code 2.
+#[test]
+fn serve_refuses_bad_failover_tuning() {
+    let (_tmp, dir) = common::data_dir();
+    for bad in [["--probe-multiplier", "0"], ["--probe-interval-ms", "5"]] {
+        let o = Command::new(env!("CARGO_BIN_EXE_dualsec"))
+            .args(["serve", "--no-engine", "--data-dir"])
+            .arg(&dir)
+            .args(bad)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(text(&o).1.contains(bad[0]), "{bad:?}: {}", text(&o).1);
+    }
+}

@@ -44,7 +44,7 @@ struct Dualsec {
 }
 
 impl Dualsec {
-    fn start(topo: &Topology) -> Dualsec {
+    fn start(topo: &Topology, extra: &[&str]) -> Dualsec {
         let data = topo.gw.dir().join("dualsec-data");
         let d = data.to_str().unwrap();
         let serve = topo
@@ -66,7 +66,9 @@ impl Dualsec {
                     &format!("zone-b={IP2}"),
                     "--completion-delay-ms",
                     "0",
-                ],
+                ]
+                .into_iter()
+                .chain(extra.iter().copied()),
             )
             .unwrap();
         let creds = data.join("credentials");
@@ -207,12 +209,13 @@ struct Bed {
     port: u16,
 }
 
-fn bring_up() -> Option<Bed> {
+/// `serve_args`: extra `dualsec serve` flags (the benchmark measures the defaults).
+fn bring_up(serve_args: &[&str]) -> Option<Bed> {
     if !dualsec_testbed::require(&["charon", "swanctl", "ping", "python3", "nft", "ip"]) {
         return None;
     }
     let topo = Topology::build(&TopologyOptions::default()).unwrap();
-    let d = Dualsec::start(&topo);
+    let d = Dualsec::start(&topo, serve_args);
     let vco = create_connection(&d);
     let conf = d.cli(&["peer-config", &vco, "--format", "swanctl"]);
     let cgw = Charon::start(&topo.cgw, &CharonOptions::default()).unwrap();
@@ -428,7 +431,15 @@ fn case_dir(
 
 #[test]
 fn e2e_failover_and_failback_for_each_fault_r_ha_1_r_ha_3() {
-    let Some(mut bed) = bring_up() else {
+    let Some(mut bed) = bring_up(&[
+        // The test runs beside other tests on a small CI machine: 4 × 250 ms detection
+        // tolerates scheduling stalls that 3 × 200 ms (the default, measured by the benchmark)
+        // would read as a dead path, and still bounds the outage far below the 3 s asserted.
+        "--probe-interval-ms",
+        "250",
+        "--probe-multiplier",
+        "4",
+    ]) else {
         return;
     };
     let t1 = format!("{}-tunnel1", bed.vco);
@@ -540,7 +551,7 @@ fn e2e_failover_and_failback_for_each_fault_r_ha_1_r_ha_3() {
 #[test]
 #[ignore = "benchmark: run with scripts/bench-failover"]
 fn bench_failover() {
-    let Some(mut bed) = bring_up() else {
+    let Some(mut bed) = bring_up(&[]) else {
         return;
     };
     let reps: usize = std::env::var("BENCH_REPS")

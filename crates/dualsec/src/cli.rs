@@ -149,6 +149,13 @@ pub const VERBS: &[Verb] = &[
     },
     Verb {
         resource: "connection",
+        verb: "logs",
+        action: "DescribeVpnConnectionLogs",
+        positional: Some("VpnConnectionId"),
+        columns: &[],
+    },
+    Verb {
+        resource: "connection",
         verb: "list",
         action: "DescribeVpnConnections",
         positional: None,

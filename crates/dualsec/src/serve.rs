@@ -245,11 +245,14 @@ fn start_engine(
     engine
 }
 
-/// The seam where the engine takes over (issue 3 leaves the engine empty): until
-/// `dualsec-engine` applies desired state, a tick marks accepted changes done once they are
-/// `completion_delay` old (gateway `updating` → `active`, api-reference §5.2). When the engine
-/// lands, configure `Completion::External` and let it call `Control::complete_operation` after it
-/// has applied each change.
+/// How long connection log events (negotiations, SA changes, failover switches) are kept.
+const EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Background housekeeping, every 100 ms: accepted changes are marked done once they are
+/// `completion_delay` old (gateway `updating` → `active`, api-reference §5.2; the engine
+/// reconciles desired state on its own thread and does not gate completion). Once a minute,
+/// expired `ClientToken`s and log events older than [`EVENT_RETENTION`] are deleted so the
+/// store does not grow without bound.
 async fn complete_accepted_changes(control: Arc<Control>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut n: u64 = 0;
@@ -262,6 +265,7 @@ async fn complete_accepted_changes(control: Arc<Control>) {
             c.complete_due_operations()?;
             if expire {
                 c.expire_client_tokens()?;
+                c.prune_events(EVENT_RETENTION)?;
             }
             Ok::<_, dualsec_control::ControlError>(())
         })

@@ -9,155 +9,13 @@
 //! without them, fails when `DUALSEC_REQUIRE_INTEROP` is set (CI).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+mod e2e;
 
+use std::path::Path;
+
+use dualsec_testbed::Uplink;
 use dualsec_testbed::capture::{Capture, analyze};
-use dualsec_testbed::topology::{CGW_PUBLIC, IDC_HOST, IDC_NET, IP1, IP2, VPC_HOST, VPC_NET};
-use dualsec_testbed::{
-    Charon, CharonOptions, Netns, Process, Topology, TopologyOptions, Uplink, traffic, wait_until,
-};
-use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_dualsec");
-const API: &str = "127.0.0.1:8080";
-
-/// `dualsec serve` in `gw` and the CLI next to it (reduced from `e2e_tunnel.rs`).
-struct Dualsec {
-    gw: Netns,
-    data: PathBuf,
-    serve: Process,
-}
-
-impl Dualsec {
-    fn start(topo: &Topology) -> Dualsec {
-        let data = topo.gw.dir().join("dualsec-data");
-        let d = data.to_str().unwrap();
-        let serve = topo
-            .gw
-            .spawn(
-                "dualsec-serve",
-                "env",
-                [
-                    "DUALSEC_LOG=info",
-                    BIN,
-                    "serve",
-                    "--data-dir",
-                    d,
-                    "--listen",
-                    API,
-                    "--public-ip",
-                    &format!("zone-a={IP1}"),
-                    "--public-ip",
-                    &format!("zone-b={IP2}"),
-                    "--completion-delay-ms",
-                    "0",
-                ],
-            )
-            .unwrap();
-        let creds = data.join("credentials");
-        wait_until("dualsec serve to listen", Duration::from_secs(20), || {
-            creds.exists() && serve.stdout().contains("API listening")
-        })
-        .unwrap();
-        assert!(
-            serve.stdout().contains("engine running"),
-            "engine did not start: {}",
-            serve.stderr()
-        );
-        Dualsec {
-            gw: topo.gw.clone(),
-            data,
-            serve,
-        }
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let creds = self.data.join("credentials");
-        let mut a = vec!["--credentials", creds.to_str().unwrap()];
-        a.extend_from_slice(args);
-        let out = self.gw.exec_output(BIN, &a).unwrap();
-        assert!(
-            out.status.success(),
-            "dualsec {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = args.to_vec();
-        a.extend_from_slice(&["-o", "json"]);
-        serde_json::from_str(&self.cli(&a)).unwrap()
-    }
-
-    fn id(v: &Value, key: &str) -> String {
-        v[key].as_str().unwrap().to_owned()
-    }
-
-    /// Gateway, customer gateway and a two-tunnel IKEv2 connection VPC ⇄ IDC, product defaults.
-    fn create_connection(&self) -> String {
-        let gw = Self::id(
-            &self.json(&[
-                "vpn-gateway",
-                "create",
-                "--vpc-id",
-                "vpc-cap",
-                "--bandwidth",
-                "100",
-            ]),
-            "VpnGatewayId",
-        );
-        wait_until("gateway active", Duration::from_secs(10), || {
-            self.json(&["vpn-gateway", "describe", &gw])["Status"] == "active"
-        })
-        .unwrap();
-        let cgw = Self::id(
-            &self.json(&["customer-gateway", "create", "--ip-address", CGW_PUBLIC]),
-            "CustomerGatewayId",
-        );
-        let mut sets = Vec::new();
-        for n in 1..=2 {
-            let p = format!("TunnelOptionsSpecification.{n}");
-            sets.push(format!("{p}.CustomerGatewayId={cgw}"));
-            sets.push(format!("{p}.TunnelIkeConfig.IkeVersion=ikev2"));
-            sets.push(format!("{p}.TunnelIkeConfig.Psk=cap-psk-{n}"));
-        }
-        let mut args = vec![
-            "connection",
-            "create",
-            "--vpn-gateway-id",
-            &gw,
-            "--local-subnet",
-            VPC_NET,
-            "--remote-subnet",
-            IDC_NET,
-            "--effect-immediately",
-            "true",
-            "--name",
-            "capture",
-        ];
-        for s in &sets {
-            args.extend(["--set", s.as_str()]);
-        }
-        Self::id(&self.json(&args), "VpnConnectionId")
-    }
-
-    fn wait_established(&self, vco: &str) {
-        let r = wait_until("both tunnels established", Duration::from_secs(30), || {
-            let v = self.json(&["connection", "describe", vco]);
-            let t = &v["TunnelOptionsSpecification"]["TunnelOptions"];
-            t[0]["Status"] == "ipsec_sa_established" && t[1]["Status"] == "ipsec_sa_established"
-        });
-        if r.is_err() {
-            panic!(
-                "tunnels not established: {:#}\nserve stderr:\n{}",
-                self.json(&["connection", "describe", vco]),
-                self.serve.stderr()
-            );
-        }
-    }
-}
+use e2e::*;
 
 /// `tshark -r pcap -Y filter -T fields -e …`, one line per frame.
 fn tshark_fields(pcap: &Path, filter: &str, fields: &[&str]) -> Vec<String> {
@@ -205,15 +63,15 @@ fn e2e_tshark_dissects_ike_and_esp_in_udp_without_malformed_packets() {
     let cap1 = Capture::start(&topo.gw, Uplink::Az1.gw_dev(), filter).unwrap();
     let cap2 = Capture::start(&topo.gw, Uplink::Az2.gw_dev(), filter).unwrap();
     let d = Dualsec::start(&topo);
-    let vco = d.create_connection();
+    // Two IKEv2 tunnels VPC ⇄ IDC with the product defaults.
+    let (vco, _) = create_connection(&d, "ikev2", true, &[]);
     let cgw = Charon::start(&topo.cgw, &CharonOptions::default()).unwrap();
     cgw.load(&d.cli(&["peer-config", &vco, "--format", "swanctl"]))
         .unwrap();
-    d.wait_established(&vco);
-    let r = traffic::ping(&topo.vpc, IDC_HOST, 5, Duration::from_millis(100)).unwrap();
-    assert_eq!(r.received, 5, "vpc → idc: {r:?}");
-    let r = traffic::ping(&topo.idc, VPC_HOST, 5, Duration::from_millis(100)).unwrap();
-    assert_eq!(r.received, 5, "idc → vpc: {r:?}");
+    for t in 0..2 {
+        d.wait_tunnel(&vco, t, "ipsec_sa_established", Duration::from_secs(30));
+    }
+    ping_both_ways(&topo);
     let sas = cgw.list_sas().unwrap();
     let pcap1 = cap1.stop().unwrap();
     let pcap2 = cap2.stop().unwrap();

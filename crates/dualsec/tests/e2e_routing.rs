@@ -15,18 +15,12 @@
 //! without them, fails when `DUALSEC_REQUIRE_INTEROP` is set (CI).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
-use std::path::PathBuf;
-use std::time::Duration;
+mod e2e;
 
 use dualsec_testbed::capture::{Capture, analyze};
-use dualsec_testbed::topology::{CGW_IDC, GW_VPC, IP1, IP2, Uplink};
-use dualsec_testbed::{
-    Charon, CharonOptions, Netns, Process, Topology, TopologyOptions, traffic, wait_until,
-};
-use serde_json::Value;
+use dualsec_testbed::topology::{CGW_IDC, GW_VPC, Uplink};
+use e2e::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_dualsec");
-const API: &str = "127.0.0.1:8080";
 /// The engine's TUN device (`serve --tun`, default).
 const TUN: &str = "dsec0";
 
@@ -44,168 +38,6 @@ const IDC_NETS: [(&str, &str); 2] = [
 const VPC_OUTSIDE: &str = "198.18.3.10";
 /// An IDC destination outside every remote selector.
 const IDC_OUTSIDE: &str = "198.19.3.10";
-
-/// `dualsec serve` in `gw`, and the CLI run next to it.
-struct Dualsec {
-    gw: Netns,
-    data: PathBuf,
-    serve: Process,
-}
-
-impl Dualsec {
-    fn start(topo: &Topology, extra: &[&str]) -> Dualsec {
-        let data = topo.gw.dir().join("dualsec-data");
-        let d = data.to_str().unwrap();
-        let ip1 = format!("zone-a={IP1}");
-        let ip2 = format!("zone-b={IP2}");
-        let mut args = vec![
-            "DUALSEC_LOG=info",
-            BIN,
-            "serve",
-            "--data-dir",
-            d,
-            "--listen",
-            API,
-            "--public-ip",
-            &ip1,
-            "--public-ip",
-            &ip2,
-            "--completion-delay-ms",
-            "0",
-        ];
-        args.extend_from_slice(extra);
-        let serve = topo.gw.spawn("dualsec-serve", "env", args).unwrap();
-        let creds = data.join("credentials");
-        wait_until("dualsec serve to listen", Duration::from_secs(20), || {
-            creds.exists() && serve.stdout().contains("API listening")
-        })
-        .unwrap();
-        assert!(
-            serve.stdout().contains("engine running"),
-            "engine did not start: {}",
-            serve.stderr()
-        );
-        Dualsec {
-            gw: topo.gw.clone(),
-            data,
-            serve,
-        }
-    }
-
-    /// Runs the CLI in `gw`; returns stdout, panics with stderr on failure.
-    fn cli(&self, args: &[&str]) -> String {
-        let creds = self.data.join("credentials");
-        let mut a = vec!["--credentials", creds.to_str().unwrap()];
-        a.extend_from_slice(args);
-        let out = self.gw.exec_output(BIN, &a).unwrap();
-        assert!(
-            out.status.success(),
-            "dualsec {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = args.to_vec();
-        a.extend_from_slice(&["-o", "json"]);
-        serde_json::from_str(&self.cli(&a)).unwrap()
-    }
-
-    fn wait_tunnel(&self, vco: &str, index: usize, status: &str, timeout: Duration) {
-        let tunnel = || {
-            self.json(&["connection", "describe", vco])["TunnelOptionsSpecification"]
-                ["TunnelOptions"][index]
-                .clone()
-        };
-        if wait_until(&format!("tunnel {} {status}", index + 1), timeout, || {
-            tunnel()["Status"] == status
-        })
-        .is_err()
-        {
-            panic!(
-                "tunnel {} not {status}: {:#}\nserve stderr:\n{}",
-                index + 1,
-                self.json(&["connection", "describe", vco]),
-                tail(&self.serve.stderr(), 60)
-            );
-        }
-    }
-
-    /// Creates an active gateway and a customer gateway at the cgw's public address.
-    fn gateway_and_cgw(&self) -> (String, String) {
-        let gw = self.json(&[
-            "vpn-gateway",
-            "create",
-            "--vpc-id",
-            "vpc-e2e",
-            "--bandwidth",
-            "100",
-        ])["VpnGatewayId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        wait_until("gateway active", Duration::from_secs(10), || {
-            self.json(&["vpn-gateway", "describe", &gw])["Status"] == "active"
-        })
-        .unwrap();
-        let cgw = self.json(&[
-            "customer-gateway",
-            "create",
-            "--ip-address",
-            dualsec_testbed::topology::CGW_PUBLIC,
-        ])["CustomerGatewayId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        (gw, cgw)
-    }
-
-    /// Creates a connection negotiating at once, IKEv2 on both tunnels; `extra` are further
-    /// `connection create` arguments (routing mode, subnets).
-    fn connection(&self, gw: &str, cgw: &str, local: &str, remote: &str, extra: &[&str]) -> String {
-        let mut sets = Vec::new();
-        for n in 1..=2 {
-            sets.push(format!(
-                "TunnelOptionsSpecification.{n}.CustomerGatewayId={cgw}"
-            ));
-            sets.push(format!(
-                "TunnelOptionsSpecification.{n}.TunnelIkeConfig.IkeVersion=ikev2"
-            ));
-            sets.push(format!(
-                "TunnelOptionsSpecification.{n}.TunnelIkeConfig.Psk=routing-psk-{n}"
-            ));
-        }
-        let mut args = vec![
-            "connection",
-            "create",
-            "--vpn-gateway-id",
-            gw,
-            "--local-subnet",
-            local,
-            "--remote-subnet",
-            remote,
-            "--effect-immediately",
-            "true",
-            "--name",
-            "routing",
-        ];
-        args.extend_from_slice(extra);
-        for s in &sets {
-            args.push("--set");
-            args.push(s);
-        }
-        self.json(&args)["VpnConnectionId"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-}
-
-fn tail(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
 
 /// Second and third addresses on the VPC and IDC subnets, so the hosts can source and receive
 /// traffic in every CIDR of the test (the gateways own `.1` of each).
@@ -268,11 +100,21 @@ fn e2e_routing_policy_mode_two_by_two() {
     let topo = Topology::build(&TopologyOptions::default()).unwrap();
     add_subnets(&topo);
     let vpc_ns = topo.vpc.name().to_owned();
-    let d = Dualsec::start(&topo, &["--vpc-netns", &vpc_ns, "--vpc-next-hop", GW_VPC]);
+    let d = Dualsec::start_with(&topo, &["--vpc-netns", &vpc_ns, "--vpc-next-hop", GW_VPC]);
     let (gw, cgw_id) = d.gateway_and_cgw();
     let local = format!("{},{}", VPC_NETS[0].0, VPC_NETS[1].0);
     let remote = format!("{},{}", IDC_NETS[0].0, IDC_NETS[1].0);
-    let vco = d.connection(&gw, &cgw_id, &local, &remote, &[]);
+    let vco = d.connection(
+        &gw,
+        &Conn {
+            cgw: &cgw_id,
+            ike_version: "ikev2",
+            local: &local,
+            remote: &remote,
+            args: &[],
+            tunnel_sets: &[],
+        },
+    );
     let cgw = Charon::start(&topo.cgw, &CharonOptions::default()).unwrap();
     cgw.load(&d.cli(&["peer-config", &vco, "--format", "swanctl"]))
         .unwrap();
@@ -379,10 +221,20 @@ fn e2e_routing_static_route_publish_and_delete() {
     }
     let topo = Topology::build(&TopologyOptions::default()).unwrap();
     let vpc_ns = topo.vpc.name().to_owned();
-    let d = Dualsec::start(&topo, &["--vpc-netns", &vpc_ns, "--vpc-next-hop", GW_VPC]);
+    let d = Dualsec::start_with(&topo, &["--vpc-netns", &vpc_ns, "--vpc-next-hop", GW_VPC]);
     let (gw, cgw_id) = d.gateway_and_cgw();
     // Both sides 0.0.0.0/0: destination routing (R-CONN-2).
-    let vco = d.connection(&gw, &cgw_id, "0.0.0.0/0", "0.0.0.0/0", &[]);
+    let vco = d.connection(
+        &gw,
+        &Conn {
+            cgw: &cgw_id,
+            ike_version: "ikev2",
+            local: "0.0.0.0/0",
+            remote: "0.0.0.0/0",
+            args: &[],
+            tunnel_sets: &[],
+        },
+    );
     let dest = "198.19.5.0/24";
     let route = |verb: &str, extra: &[&str]| {
         let mut a = vec![
@@ -466,7 +318,7 @@ fn e2e_routing_peer_config_bird_and_frr() {
         return;
     }
     let topo = Topology::build(&TopologyOptions::default()).unwrap();
-    let d = Dualsec::start(&topo, &[]);
+    let d = Dualsec::start(&topo);
     let gw = d.gateway_and_cgw().0;
     let cgw = d.json(&[
         "customer-gateway",
@@ -481,21 +333,17 @@ fn e2e_routing_peer_config_bird_and_frr() {
         .to_owned();
     let vco = d.connection(
         &gw,
-        &cgw,
-        "198.18.1.0/24",
-        "198.19.1.0/24",
-        &[
-            "--enable-tunnels-bgp",
-            "true",
-            "--set",
-            "TunnelOptionsSpecification.1.TunnelBgpConfig.TunnelCidr=169.254.10.0/30",
-            "--set",
-            "TunnelOptionsSpecification.1.TunnelBgpConfig.LocalBgpIp=169.254.10.1",
-            "--set",
-            "TunnelOptionsSpecification.2.TunnelBgpConfig.TunnelCidr=169.254.20.0/30",
-            "--set",
-            "TunnelOptionsSpecification.2.TunnelBgpConfig.LocalBgpIp=169.254.20.1",
-        ],
+        &Conn {
+            cgw: &cgw,
+            ike_version: "ikev2",
+            local: "198.18.1.0/24",
+            remote: "198.19.1.0/24",
+            args: &["--enable-tunnels-bgp", "true"],
+            tunnel_sets: &[
+                ("TunnelBgpConfig.TunnelCidr", "169.254.{n}0.0/30"),
+                ("TunnelBgpConfig.LocalBgpIp", "169.254.{n}0.1"),
+            ],
+        },
     );
     let conf = d.cli(&["peer-config", &vco, "--format", "bird"]);
     assert!(

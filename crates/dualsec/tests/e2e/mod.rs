@@ -25,30 +25,32 @@ pub struct Dualsec {
 
 impl Dualsec {
     pub fn start(topo: &Topology) -> Dualsec {
+        Self::start_with(topo, &[])
+    }
+
+    /// `serve` with `extra` flags after the standard ones (e.g. `--vpc-netns NS`).
+    pub fn start_with(topo: &Topology, extra: &[&str]) -> Dualsec {
         let data = topo.gw.dir().join("dualsec-data");
         let d = data.to_str().unwrap();
-        let serve = topo
-            .gw
-            .spawn(
-                "dualsec-serve",
-                "env",
-                [
-                    "DUALSEC_LOG=info",
-                    BIN,
-                    "serve",
-                    "--data-dir",
-                    d,
-                    "--listen",
-                    API,
-                    "--public-ip",
-                    &format!("zone-a={IP1}"),
-                    "--public-ip",
-                    &format!("zone-b={IP2}"),
-                    "--completion-delay-ms",
-                    "0",
-                ],
-            )
-            .unwrap();
+        let ip1 = format!("zone-a={IP1}");
+        let ip2 = format!("zone-b={IP2}");
+        let mut args = vec![
+            "DUALSEC_LOG=info",
+            BIN,
+            "serve",
+            "--data-dir",
+            d,
+            "--listen",
+            API,
+            "--public-ip",
+            &ip1,
+            "--public-ip",
+            &ip2,
+            "--completion-delay-ms",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        let serve = topo.gw.spawn("dualsec-serve", "env", args).unwrap();
         let creds = data.join("credentials");
         wait_until("dualsec serve to listen", Duration::from_secs(20), || {
             creds.exists() && serve.stdout().contains("API listening")
@@ -151,74 +153,26 @@ pub fn tail(s: &str, n: usize) -> String {
 }
 
 /// Creates gateway, customer gateway and a policy-mode connection (VPC ⇄ IDC), `ike_version` on both
-/// tunnels, negotiating at once; extra `--set` parameters apply to both tunnels.
+/// tunnels; extra `--set` parameters apply to both tunnels.
 pub fn create_connection(
     d: &Dualsec,
     ike_version: &str,
     effect_immediately: bool,
     tunnel_sets: &[(&str, &str)],
 ) -> (String, [String; 2]) {
-    let gw = d.json(&[
-        "vpn-gateway",
-        "create",
-        "--vpc-id",
-        "vpc-e2e",
-        "--bandwidth",
-        "100",
-    ])["VpnGatewayId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    wait_until("gateway active", Duration::from_secs(10), || {
-        d.json(&["vpn-gateway", "describe", &gw])["Status"] == "active"
-    })
-    .unwrap();
-    let cgw = d.json(&[
-        "customer-gateway",
-        "create",
-        "--ip-address",
-        dualsec_testbed::topology::CGW_PUBLIC,
-    ])["CustomerGatewayId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut sets = Vec::new();
-    for n in 1..=2 {
-        sets.push(format!(
-            "TunnelOptionsSpecification.{n}.CustomerGatewayId={cgw}"
-        ));
-        sets.push(format!(
-            "TunnelOptionsSpecification.{n}.TunnelIkeConfig.IkeVersion={ike_version}"
-        ));
-        sets.push(format!(
-            "TunnelOptionsSpecification.{n}.TunnelIkeConfig.Psk=e2e-psk-{n}"
-        ));
-        for (k, v) in tunnel_sets {
-            // `{n}` in a value becomes the tunnel's number.
-            let v = v.replace("{n}", &n.to_string());
-            sets.push(format!("TunnelOptionsSpecification.{n}.{k}={v}"));
-        }
-    }
-    let mut args = vec![
-        "connection",
-        "create",
-        "--vpn-gateway-id",
+    let (gw, cgw) = d.gateway_and_cgw();
+    let eff = if effect_immediately { "true" } else { "false" };
+    let vco = d.connection(
         &gw,
-        "--local-subnet",
-        VPC_NET,
-        "--remote-subnet",
-        IDC_NET,
-        "--effect-immediately",
-        if effect_immediately { "true" } else { "false" },
-        "--name",
-        "e2e",
-    ];
-    for s in &sets {
-        args.push("--set");
-        args.push(s);
-    }
-    let v = d.json(&args);
-    let vco = v["VpnConnectionId"].as_str().unwrap().to_owned();
+        &Conn {
+            cgw: &cgw,
+            ike_version,
+            local: VPC_NET,
+            remote: IDC_NET,
+            args: &["--effect-immediately", eff],
+            tunnel_sets,
+        },
+    );
     let desc = d.json(&["connection", "describe", &vco]);
     let tid = |i: usize| {
         desc["TunnelOptionsSpecification"]["TunnelOptions"][i]["TunnelId"]
@@ -227,6 +181,90 @@ pub fn create_connection(
             .to_owned()
     };
     (vco, [tid(0), tid(1)])
+}
+
+/// A connection for [`Dualsec::connection`].
+pub struct Conn<'a> {
+    /// Customer gateway of both tunnels.
+    pub cgw: &'a str,
+    pub ike_version: &'a str,
+    /// `--local-subnet` / `--remote-subnet` (comma-separated lists).
+    pub local: &'a str,
+    pub remote: &'a str,
+    /// Further `connection create` arguments (routing mode, `--effect-immediately false`, …);
+    /// the connection negotiates at once unless they say otherwise.
+    pub args: &'a [&'a str],
+    /// `TunnelOptionsSpecification.N.<key>=<value>` for both tunnels; `{n}` in a value becomes
+    /// the tunnel's number.
+    pub tunnel_sets: &'a [(&'a str, &'a str)],
+}
+
+impl Dualsec {
+    /// Creates an active gateway and a customer gateway at the cgw's public address.
+    pub fn gateway_and_cgw(&self) -> (String, String) {
+        let gw = self.json(&[
+            "vpn-gateway",
+            "create",
+            "--vpc-id",
+            "vpc-e2e",
+            "--bandwidth",
+            "100",
+        ])["VpnGatewayId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        wait_until("gateway active", Duration::from_secs(10), || {
+            self.json(&["vpn-gateway", "describe", &gw])["Status"] == "active"
+        })
+        .unwrap();
+        let cgw = self.json(&[
+            "customer-gateway",
+            "create",
+            "--ip-address",
+            dualsec_testbed::topology::CGW_PUBLIC,
+        ])["CustomerGatewayId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (gw, cgw)
+    }
+
+    /// Creates a connection on gateway `gw`; returns its id.
+    pub fn connection(&self, gw: &str, c: &Conn) -> String {
+        let mut sets = Vec::new();
+        for n in 1..=2 {
+            let p = format!("TunnelOptionsSpecification.{n}");
+            sets.push(format!("{p}.CustomerGatewayId={}", c.cgw));
+            sets.push(format!("{p}.TunnelIkeConfig.IkeVersion={}", c.ike_version));
+            sets.push(format!("{p}.TunnelIkeConfig.Psk=e2e-psk-{n}"));
+            for (k, v) in c.tunnel_sets {
+                sets.push(format!("{p}.{k}={}", v.replace("{n}", &n.to_string())));
+            }
+        }
+        let mut args = vec![
+            "connection",
+            "create",
+            "--vpn-gateway-id",
+            gw,
+            "--local-subnet",
+            c.local,
+            "--remote-subnet",
+            c.remote,
+            "--name",
+            "e2e",
+        ];
+        if !c.args.contains(&"--effect-immediately") {
+            args.extend(["--effect-immediately", "true"]);
+        }
+        args.extend_from_slice(c.args);
+        for s in &sets {
+            args.extend(["--set", s.as_str()]);
+        }
+        self.json(&args)["VpnConnectionId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
 }
 
 pub fn ping_both_ways(topo: &Topology) {

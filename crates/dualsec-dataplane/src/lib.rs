@@ -38,6 +38,7 @@ pub mod offload;
 mod plane;
 pub mod routes;
 pub mod sys;
+pub mod tcp_md5;
 
 pub use plane::{
     ControlHandle, Counters, CountersSnapshot, DataPlaneConfig, DataPlaneError, DataPlaneEvent,

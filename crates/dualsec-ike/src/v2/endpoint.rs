@@ -7,7 +7,8 @@
 //! - **input**: [`Endpoint::handle_datagram`] for every UDP datagram received on the IKE port or
 //!   the NAT-T port, [`Endpoint::handle_timeout`] when the instant from `poll_timeout` is reached;
 //! - **commands**: [`Endpoint::initiate`], [`Endpoint::rekey_child`], [`Endpoint::rekey_ike`],
-//!   [`Endpoint::delete`], [`Endpoint::send_dpd`], [`Endpoint::probe`];
+//!   [`Endpoint::delete`], [`Endpoint::send_dpd`], [`Endpoint::probe`],
+//!   [`Endpoint::delete_child_sas`], [`Endpoint::create_child_sa`];
 //! - **output**: after any input or command, drain [`Endpoint::poll_transmit`] (send each
 //!   datagram from `local` to `remote`), then [`Endpoint::poll_event`], then read
 //!   [`Endpoint::poll_timeout`] and wake up then;
@@ -296,6 +297,53 @@ impl Endpoint {
         self.out = out;
         self.after(now, rng);
         Ok(())
+    }
+
+    /// Deletes every CHILD SA of the tunnel's current IKE SA and keeps the IKE SA (RFC 7296
+    /// §1.4.1: INFORMATIONAL with a Delete payload naming our inbound ESP SPIs). Returns how many
+    /// were queued. Each CHILD SA stays installed until the peer answers (then
+    /// [`Event::ChildDeleted`]), so traffic the peer still sends on it is received meanwhile.
+    ///
+    /// Failover uses it to move the peer's traffic off a tunnel whose path fails in one direction
+    /// only (issue 6): the peer drops the CHILD SA and sends on the other tunnel's.
+    pub fn delete_child_sas(
+        &mut self,
+        now: Instant,
+        id: TunnelId,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<usize, Error> {
+        let spi = self
+            .current_sa(id)
+            .ok_or(Error::ApiMisuse("tunnel has no established IKE SA"))?;
+        let mut out = std::mem::take(&mut self.out);
+        let Some(sa) = self.sas.get_mut(&spi) else {
+            return Err(Error::ApiMisuse("tunnel has no established IKE SA"));
+        };
+        let spis: Vec<u32> = sa
+            .children
+            .iter()
+            .filter(|c| !c.rekeyed)
+            .map(|c| c.info.spi_in)
+            .collect();
+        for spi_in in &spis {
+            sa.queue(now, Request::DeleteChild { spi_in: *spi_in }, &mut out, rng);
+        }
+        self.out = out;
+        self.after(now, rng);
+        Ok(spis.len())
+    }
+
+    /// Creates a new CHILD SA with the tunnel's configured selectors under its current IKE SA
+    /// (CREATE_CHILD_SA without REKEY_SA, RFC 7296 §1.3.1): [`Event::ChildEstablished`] when the
+    /// peer accepts, [`Event::NegotiationFailed`] when it refuses. Failover uses it to restore a
+    /// CHILD SA deleted by [`Endpoint::delete_child_sas`] once the path works again.
+    pub fn create_child_sa(
+        &mut self,
+        now: Instant,
+        id: TunnelId,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        self.command(now, id, Request::CreateChild, rng)
     }
 
     /// Rekeys the IKE SA now (RFC 7296 §2.18).

@@ -164,10 +164,17 @@ impl State {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Request {
     Dpd,
-    RekeyChild { spi_in: u32 },
+    RekeyChild {
+        spi_in: u32,
+    },
     RekeyIke,
-    DeleteChild { spi_in: u32 },
+    DeleteChild {
+        spi_in: u32,
+    },
     DeleteIke,
+    /// A new CHILD SA with the configured selectors (CREATE_CHILD_SA without REKEY_SA, RFC 7296
+    /// §1.3.1), e.g. to restore one deleted to steer the peer's traffic (issue 6).
+    CreateChild,
 }
 
 /// What an outstanding request was, with the secrets its response needs.
@@ -191,6 +198,12 @@ enum Pending {
         spi_in: u32,
     },
     DeleteIke,
+    CreateChild {
+        new_spi_in: u32,
+        ni: Vec<u8>,
+        dh: Option<DhPrivate>,
+        esp: Vec<EspProposal>,
+    },
 }
 
 impl Pending {
@@ -202,6 +215,7 @@ impl Pending {
             Pending::RekeyChild { .. } => "CREATE_CHILD_SA (rekey CHILD SA)",
             Pending::RekeyIke { .. } => "CREATE_CHILD_SA (rekey IKE SA)",
             Pending::DeleteChild { .. } | Pending::DeleteIke => "INFORMATIONAL (delete)",
+            Pending::CreateChild { .. } => "CREATE_CHILD_SA (new CHILD SA)",
         }
     }
 }
@@ -1704,7 +1718,9 @@ impl IkeSa {
         if matches!(
             &self.outstanding,
             Some(Outstanding {
-                pending: Pending::RekeyChild { .. } | Pending::DeleteChild { .. },
+                pending: Pending::RekeyChild { .. }
+                    | Pending::DeleteChild { .. }
+                    | Pending::CreateChild { .. },
                 ..
             })
         ) {
@@ -1842,7 +1858,7 @@ impl IkeSa {
         for r in std::mem::take(&mut self.queued) {
             match r {
                 Request::DeleteIke => self.queued.push_back(r),
-                Request::RekeyChild { .. } | Request::DeleteChild { .. } => {
+                Request::RekeyChild { .. } | Request::DeleteChild { .. } | Request::CreateChild => {
                     if !sa.queued.contains(&r) {
                         sa.queued.push_back(r);
                     }
@@ -1998,6 +2014,42 @@ impl IkeSa {
                     &pls,
                     Pending::RekeyChild {
                         old_spi_in: spi_in,
+                        new_spi_in,
+                        ni,
+                        dh,
+                        esp,
+                    },
+                    out,
+                    rng,
+                )
+            }
+            Request::CreateChild => {
+                let pfs = self.cfg.pfs_group.filter(|g| *g != DhId::NONE);
+                let esp = self.cfg.esp_proposals.clone();
+                let dh = pfs
+                    .map(|g| DhPrivate::generate(g, rng))
+                    .transpose()
+                    .map_err(|e| Error::ApiMisuse(leak_err(e)))?;
+                let ni = random_bytes(rng, NONCE_LEN);
+                let new_spi_in = random_child_spi(rng);
+                let mut pls = vec![
+                    Pl::Sa(esp_offers(&esp, pfs, new_spi_in)),
+                    Pl::Nonce(ni.clone()),
+                ];
+                if let Some(d) = &dh {
+                    pls.push(Pl::Ke {
+                        group: d.group().0,
+                        data: d.public().to_vec(),
+                    });
+                }
+                pls.push(Pl::TsI(self.cfg.local_ts.clone()));
+                pls.push(Pl::TsR(self.cfg.remote_ts.clone()));
+                debug!(tunnel = %self.tunnel, "creating a CHILD SA");
+                self.send_request(
+                    now,
+                    ExchangeType::CREATE_CHILD_SA,
+                    &pls,
+                    Pending::CreateChild {
                         new_spi_in,
                         ni,
                         dh,
@@ -2197,6 +2249,12 @@ impl IkeSa {
             Pending::RekeyIke { new_spi_i, ni, dh } => {
                 self.on_rekey_ike_response(now, msg, new_spi_i, &ni, dh, out)?
             }
+            Pending::CreateChild {
+                new_spi_in,
+                ni,
+                dh,
+                esp,
+            } => self.on_create_child_response(now, msg, new_spi_in, &ni, dh, &esp, out)?,
             Pending::SaInit | Pending::Auth => {
                 return Err(Error::PeerMisbehaved(
                     "handshake response after establishment".into(),
@@ -2204,6 +2262,72 @@ impl IkeSa {
             }
         }
         self.pump_with_rng(now, out, rng);
+        Ok(())
+    }
+
+    /// Our CREATE_CHILD_SA for a new CHILD SA was answered (RFC 7296 §1.3.1).
+    #[allow(clippy::too_many_arguments)]
+    fn on_create_child_response(
+        &mut self,
+        now: Instant,
+        msg: &Msg,
+        new_spi_in: u32,
+        ni: &[u8],
+        dh: Option<DhPrivate>,
+        esp: &[EspProposal],
+        out: &mut Output,
+    ) -> Result<(), Error> {
+        let pfs = self.cfg.pfs_group.filter(|g| *g != DhId::NONE);
+        let result = (|| {
+            // An error notify (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE …) comes without nonce or KE;
+            // `complete_child` reports it.
+            let refused = msg.error_notify().is_some();
+            let nr = match msg.nonce() {
+                Some(n) => n.to_vec(),
+                None if refused => Vec::new(),
+                None => {
+                    return Err(NegotiationError::Protocol(
+                        "CREATE_CHILD_SA response without nonce".into(),
+                    ));
+                }
+            };
+            let g_ir = match (&dh, msg.ke()) {
+                (Some(d), Some((g, ke))) if DhId(g) == d.group() => Some(
+                    d.agree(ke)
+                        .map_err(|e| NegotiationError::Protocol(format!("KE rejected: {e}")))?,
+                ),
+                (Some(_), _) if !refused => {
+                    return Err(NegotiationError::Protocol(
+                        "CREATE_CHILD_SA response without matching KE".into(),
+                    ));
+                }
+                _ => None,
+            };
+            let keys = self.keys().ok_or_else(|| {
+                NegotiationError::Protocol("CHILD SA response before keys exist".into())
+            })?;
+            self.complete_child(
+                now,
+                keys,
+                msg,
+                DhRule::Pfs(pfs),
+                g_ir.as_ref().map(|s| s.as_bytes()),
+                new_spi_in,
+                esp,
+                ni,
+                &nr,
+            )
+        })();
+        match result {
+            Ok(info) => self.add_child(now, info, out),
+            Err(e) => {
+                warn!(tunnel = %self.tunnel, error = %e, "new CHILD SA refused");
+                out.events.push_back(Event::NegotiationFailed {
+                    tunnel: self.tunnel,
+                    error: e,
+                });
+            }
+        }
         Ok(())
     }
 

@@ -156,6 +156,28 @@ impl Pair {
         r
     }
 
+    /// Deletes the CHILD SAs of the current IKE SA (issue 6 steering); returns how many.
+    pub fn delete_child_sas(&mut self, side: Side) -> Result<usize, dualsec_ike::v2::Error> {
+        let now = self.now;
+        let r = match side {
+            Side::A => self.a.delete_child_sas(now, TUN, &mut self.rng_a),
+            Side::B => self.b.delete_child_sas(now, TUN, &mut self.rng_b),
+        };
+        self.collect();
+        r
+    }
+
+    /// Creates a new CHILD SA under the current IKE SA (CREATE_CHILD_SA without REKEY_SA).
+    pub fn create_child_sa(&mut self, side: Side) -> Result<(), dualsec_ike::v2::Error> {
+        let now = self.now;
+        let r = match side {
+            Side::A => self.a.create_child_sa(now, TUN, &mut self.rng_a),
+            Side::B => self.b.create_child_sa(now, TUN, &mut self.rng_b),
+        };
+        self.collect();
+        r
+    }
+
     pub fn delete(&mut self, side: Side) {
         let now = self.now;
         match side {

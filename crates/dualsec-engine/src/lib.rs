@@ -25,6 +25,7 @@
 //! to each peer), removes its kernel routes and stops the data plane.
 
 pub mod bgp;
+pub mod bgp_session;
 mod driver;
 mod failover;
 mod ike;

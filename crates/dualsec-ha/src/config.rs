@@ -8,7 +8,7 @@ use std::time::Duration;
 /// provider's DPD-based recovery (30 s, R-TUN-5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HaConfig {
-    /// Send one fast data-path probe on each tunnel whose SAs are up every `probe_interval`.
+    /// Send one fast data-path probe on each tunnel whose IKE SA is up every `probe_interval`.
     /// Default 200 ms.
     pub probe_interval: Duration,
     /// A tunnel is judged down when no probe answer arrived for `probe_interval × multiplier`

@@ -46,7 +46,7 @@ impl Timer {
 /// Unanswered probes remembered per tunnel; answers to older ones are ignored.
 const MAX_OUTSTANDING: usize = 64;
 
-/// Fast-probe state of a tunnel whose SAs are up.
+/// Fast-probe state of a tunnel whose IKE SA is up.
 #[derive(Debug)]
 struct Probing {
     started: Instant,
@@ -82,8 +82,11 @@ impl TunnelState {
         }
     }
 
-    fn sas_up(&self) -> bool {
-        self.zone.is_some() && self.ike_down.is_none() && self.child_down.is_none()
+    /// Probes travel over the IKE SA, so they run whenever it is up, even while the CHILD SA is
+    /// gone: a CHILD SA deleted on purpose (to move the peer's traffic, issue 6) is restored once
+    /// the path answers again, and the tunnel is healthy as soon as it is back.
+    fn probe_path_up(&self) -> bool {
+        self.zone.is_some() && self.ike_down.is_none()
     }
 
     /// What the observations say, before hysteresis.
@@ -98,7 +101,7 @@ impl TunnelState {
             return Ok(());
         }
         match &self.probing {
-            // Not reachable: probing starts as soon as the SAs are up.
+            // Not reachable: probing starts as soon as the IKE SA is up.
             None => Err(Unhealthy::AwaitingProbeAnswer),
             Some(p) => match (&p.lost, p.last_answer) {
                 (Some(lost), _) => Err(lost.clone()),
@@ -350,6 +353,15 @@ impl Failover {
         &self.tunnels[tunnel.index()].health
     }
 
+    /// When the tunnel last answered a probe (`None` while its IKE SA is down or nothing was
+    /// answered since it came up). Probes run while the IKE SA is up, with or without a CHILD SA.
+    pub fn last_probe_answer(&self, tunnel: TunnelId) -> Option<Instant> {
+        self.tunnels[tunnel.index()]
+            .probing
+            .as_ref()
+            .and_then(|p| p.last_answer)
+    }
+
     /// Counters, with a running outage counted up to `now`.
     pub fn metrics(&self, now: Instant) -> HaMetrics {
         let mut m = self.metrics;
@@ -393,7 +405,7 @@ impl Failover {
         let probes_enabled = self.config.probes_enabled;
         let interval = self.config.probe_interval;
         let t = &mut self.tunnels[tunnel.index()];
-        match (t.sas_up() && probes_enabled, t.probing.is_some()) {
+        match (t.probe_path_up() && probes_enabled, t.probing.is_some()) {
             (true, false) => {
                 // SAs just came up: probe at once, then every interval.
                 let mut p = Probing {

@@ -7,7 +7,7 @@
 //! - IKE and CHILD SA up/down, including DPD declaring the peer dead (R-TUN-5): an SA going down
 //!   fails the tunnel at once;
 //! - a BFD-like fast data-path probe (RFC 5880 in spirit): every `probe_interval` the machine asks
-//!   for one probe through *each* tunnel whose SAs are up, so the backup's health is known before
+//!   for one probe through *each* tunnel whose IKE SA is up, so the backup's health is known before
 //!   traffic moves to it. A tunnel is judged down when no answer arrived for
 //!   `probe_interval × multiplier` (defaults 200 ms × 3). Inbound data silence is never an input:
 //!   a quiet peer that answers probes stays healthy.

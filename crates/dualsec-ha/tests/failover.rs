@@ -337,6 +337,63 @@ fn child_sa_deleted_by_peer_fails_over() {
     );
 }
 
+/// Issue 6 steering: after a one-way failure the engine deletes the master's CHILD SA so the peer
+/// moves too. Probes keep running over the master's IKE SA without a CHILD SA, so the engine sees
+/// when the path answers again, restores the CHILD SA, and the master is healthy the moment it is
+/// back; failback still waits the whole hold-down with its SAs up (make before break).
+#[test]
+fn probes_continue_over_the_ike_sa_while_the_child_sa_is_withdrawn() {
+    let mut n = Net::both_up();
+    n.path_ok[0] = false;
+    n.run_for(Duration::from_secs(1));
+    assert_eq!(n.ha.active(), TunnelId::Two);
+    // The engine withdrew the master's CHILD SA (its DELETE answered later).
+    let withdrawn = n.now;
+    n.ha.sa_down(
+        TunnelId::One,
+        SaKind::Child,
+        SaDownCause::DeletedLocally,
+        withdrawn,
+    );
+    n.pump();
+    n.sent.clear();
+    n.run_for(Duration::from_secs(1));
+    assert!(
+        n.sent.iter().any(|s| s.1 == TunnelId::One),
+        "the master's IKE SA is still probed"
+    );
+    assert!(
+        n.ha.last_probe_answer(TunnelId::One)
+            .is_none_or(|at| at < withdrawn)
+    );
+    // The path heals: answers come back although there is no CHILD SA yet.
+    n.path_ok[0] = true;
+    n.run_for(Duration::from_millis(500));
+    let answered = n.ha.last_probe_answer(TunnelId::One).unwrap();
+    assert!(answered > withdrawn);
+    assert!(
+        !n.ha.health(TunnelId::One).is_healthy(),
+        "no CHILD SA, not healthy"
+    );
+    assert_eq!(
+        n.ha.health(TunnelId::One),
+        &TunnelHealth::Unhealthy(Unhealthy::SaDown(
+            SaKind::Child,
+            SaDownCause::DeletedLocally
+        ))
+    );
+    // The engine restores the CHILD SA: healthy at once, failback after the hold-down.
+    let restored = n.now;
+    n.ha.sa_up(TunnelId::One, SaKind::Child, restored);
+    n.pump();
+    assert!(n.ha.health(TunnelId::One).is_healthy());
+    assert_eq!(n.ha.failback_due(), Some(restored + Duration::from_secs(3)));
+    n.run_for(Duration::from_millis(2900));
+    assert_eq!(n.ha.active(), TunnelId::Two);
+    n.run_for(Duration::from_millis(200));
+    assert_eq!(n.ha.active(), TunnelId::One);
+}
+
 /// Issue 6 "flapping link (down/up every 2 s for 20 s)": damped, bounded number of switches, and
 /// the failback after the flapping waits longer than the plain hold-down.
 #[test]

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use dualsec_control::ids::{TunnelId, VpnConnectionId};
-use dualsec_control::model::TunnelIndex;
+use dualsec_control::model::{Tunnel, TunnelIndex};
 use dualsec_control::requests::DesiredState;
 use ipnet::Ipv4Net;
 
@@ -109,6 +109,25 @@ pub fn sessions(desired: &DesiredState, plan: &Plan) -> BTreeMap<TunnelId, Sessi
         }
     }
     out
+}
+
+/// The extra traffic selectors a tunnel's CHILD SA needs to carry its BGP session: the gateway's
+/// BGP address (local side) and the customer's (remote side), each a /32, added to the
+/// connection's subnets whenever the tunnel has a BGP configuration (IKEv2: several TS per side,
+/// RFC 7296 §2.9). They are there whether `EnableTunnelsBgp` is on or not, so turning BGP on or
+/// off (R-BGP-5) never renegotiates a tunnel; a customer side configured without them narrows
+/// them away and simply carries no BGP. Per tunnel, so each tunnel's SA accepts only its own
+/// session's packets (strongSwan kernel-libipsec and other policy-based peers pick the SA by
+/// selector, not by interface).
+///
+/// IKEv1 negotiates one selector pair per quick mode, so these are not added there: BGP over an
+/// IKEv1 tunnel needs the customer to use `0.0.0.0/0` selectors (documented limitation).
+pub fn session_selectors(tunnel: &Tunnel) -> Option<(Ipv4Net, Ipv4Net)> {
+    let bgp = tunnel.bgp.as_ref()?;
+    Some((
+        Ipv4Net::from(bgp.local_bgp_ip),
+        Ipv4Net::from(bgp.peer_bgp_ip()),
+    ))
 }
 
 /// The tunnels of a session's pinned data-plane connection: the session's tunnel in both slots,

@@ -205,6 +205,8 @@ struct Names {
     tunnels: BTreeMap<TunnelId, u32>,
     tunnels_rev: BTreeMap<u32, TunnelId>,
     connections: BTreeMap<VpnConnectionId, u32>,
+    /// BGP sessions' pinned data-plane connections, by the session's tunnel (issue 7).
+    pinned: BTreeMap<TunnelId, u32>,
     next: u32,
 }
 
@@ -225,6 +227,15 @@ impl Names {
         }
         self.next += 1;
         self.connections.insert(id.clone(), self.next);
+        self.next
+    }
+
+    fn pinned(&mut self, id: &TunnelId) -> u32 {
+        if let Some(n) = self.pinned.get(id) {
+            return *n;
+        }
+        self.next += 1;
+        self.pinned.insert(id.clone(), self.next);
         self.next
     }
 }
@@ -273,6 +284,10 @@ struct Driver {
     kernel_routes: BTreeSet<Ipv4Net>,
     /// Routes published to the VPC side (issue 7).
     publisher: crate::publish::Publisher,
+    /// BGP sessions steered into their tunnels, learned routes (issue 7, [`crate::bgp_steer`]).
+    bgp: crate::bgp_steer::BgpSteering,
+    /// BGP's data-plane routes as last set.
+    bgp_routes: Vec<crate::bgp_steer::BgpRoute>,
     /// Old inbound SAs to remove once the rekeyed ones have had time to carry traffic.
     retire: Vec<(Instant, u32)>,
     /// Tunnels whose IKE SAs are being deleted, forgotten by the endpoint at the instant.
@@ -310,6 +325,7 @@ impl Driver {
         let now = Instant::now();
         let ha_config = cfg.ha.clone();
         let publisher = crate::publish::Publisher::new(cfg.publish.clone());
+        let bgp = crate::bgp_steer::BgpSteering::new(cfg.tun_name.clone(), cfg.kernel_routes);
         Driver {
             control,
             cfg,
@@ -323,6 +339,8 @@ impl Driver {
             routes: Vec::new(),
             kernel_routes: BTreeSet::new(),
             publisher,
+            bgp,
+            bgp_routes: Vec::new(),
             retire: Vec::new(),
             deleting: Vec::new(),
             dirty: BTreeSet::new(),
@@ -414,6 +432,7 @@ impl Driver {
         self.forget_deleted(Instant::now(), true);
         self.drain();
         self.publisher.clear();
+        self.bgp.clear();
         for net in std::mem::take(&mut self.kernel_routes) {
             let _ = run_ip(&["route", "del", &net.to_string(), "dev", &self.cfg.tun_name]);
         }
@@ -448,6 +467,7 @@ impl Driver {
         let p = plan(&desired, &self.cfg.node_ips);
         self.apply_tunnels(now, &p);
         self.apply_connections(&p);
+        self.apply_bgp(&crate::bgp::sessions(&desired, &p));
         self.configure_ha(now, &desired, &p);
         self.apply_routes(&p);
         self.publisher.apply(&crate::publish::wanted(&desired, &p));
@@ -642,6 +662,24 @@ impl Driver {
         }
     }
 
+    /// BGP sessions of this node (issue 7): their TUN addresses and pinned data-plane
+    /// connections ([`crate::bgp_steer`]); the routes follow in [`Self::apply_routes`].
+    fn apply_bgp(&mut self, sessions: &BTreeMap<TunnelId, crate::bgp::SessionPlan>) {
+        for tid in self.bgp.sessions().keys() {
+            if !sessions.contains_key(tid) {
+                let n = self.names.pinned(tid);
+                self.dp.remove_connection(ConnectionId(n));
+            }
+        }
+        self.bgp.apply(sessions);
+        for tid in sessions.keys() {
+            // The session's tunnel in both slots (`bgp::pinned_tunnels`): never fails over.
+            let t = dualsec_esp::TunnelId(self.names.tunnel(tid));
+            let n = self.names.pinned(tid);
+            self.dp.set_connection(ConnectionId(n), [t, t]);
+        }
+    }
+
     fn apply_routes(&mut self, p: &Plan) {
         let mut routes: Vec<(RoutePlan, VpnConnectionId)> = p
             .connections
@@ -649,15 +687,39 @@ impl Driver {
             .flat_map(|(id, c)| c.routes.iter().map(move |r| (*r, id.clone())))
             .collect();
         routes.sort();
-        if routes != self.routes {
-            let table: Vec<Route> = routes
-                .iter()
-                .map(|(r, c)| Route {
+        let bgp_routes = self.bgp.routes();
+        if routes != self.routes || bgp_routes != self.bgp_routes {
+            // Learned BGP prefixes first, so a static route to the same prefix wins (the table
+            // keeps the last route per prefix); the sessions' pinned peer /32s last (issue 7).
+            let bgp = |r: &crate::bgp_steer::BgpRoute, names: &mut Names| match r {
+                crate::bgp_steer::BgpRoute::Learned { dst, connection } => Route {
+                    dst: IpNet::V4(*dst),
+                    src: None,
+                    connection: ConnectionId(names.connection(connection)),
+                },
+                crate::bgp_steer::BgpRoute::Peer { dst, tunnel } => Route {
+                    dst: IpNet::V4(*dst),
+                    src: None,
+                    connection: ConnectionId(names.pinned(tunnel)),
+                },
+            };
+            let is_peer = |r: &&crate::bgp_steer::BgpRoute| {
+                matches!(r, crate::bgp_steer::BgpRoute::Peer { .. })
+            };
+            let mut table: Vec<Route> = Vec::new();
+            for r in bgp_routes.iter().filter(|r| !is_peer(r)) {
+                table.push(bgp(r, &mut self.names));
+            }
+            for (r, c) in &routes {
+                table.push(Route {
                     dst: IpNet::V4(r.dst),
                     src: r.src.map(IpNet::V4),
                     connection: ConnectionId(self.names.connection(c)),
-                })
-                .collect();
+                });
+            }
+            for r in bgp_routes.iter().filter(is_peer) {
+                table.push(bgp(r, &mut self.names));
+            }
             match self.dp.set_routes(&table) {
                 Ok(skipped) if !skipped.is_empty() => {
                     warn!(?skipped, "routes to unknown connections")
@@ -666,11 +728,18 @@ impl Driver {
                 Err(e) => warn!("set_routes: {e}"),
             }
             self.routes = routes;
+            self.bgp_routes = bgp_routes;
         }
         if !self.cfg.kernel_routes {
             return;
         }
-        let want: BTreeSet<Ipv4Net> = self.routes.iter().map(|(r, _)| r.dst).collect();
+        let mut want: BTreeSet<Ipv4Net> = self.routes.iter().map(|(r, _)| r.dst).collect();
+        // Learned BGP prefixes route into the TUN like static ones (the peer /32s come with the
+        // session address, `ip addr … peer`).
+        want.extend(self.bgp_routes.iter().filter_map(|r| match r {
+            crate::bgp_steer::BgpRoute::Learned { dst, .. } => Some(*dst),
+            crate::bgp_steer::BgpRoute::Peer { .. } => None,
+        }));
         for net in want.difference(&self.kernel_routes.clone()) {
             match run_ip(&[
                 "route",
@@ -823,6 +892,10 @@ impl Driver {
     }
 
     fn drain(&mut self) {
+        // IKEv1 quick mode: new inbound SAs before the message that lets the peer use them.
+        while let Some(f) = self.ep.poll_inbound_first() {
+            self.install_inbound_first(f);
+        }
         while let Some(t) = self.ep.poll_transmit() {
             self.send(&t);
         }
@@ -991,19 +1064,45 @@ impl Driver {
         self.dirty.insert(id);
     }
 
+    /// An IKEv1 CHILD SA's inbound half, installed before its `ChildEstablished`/`ChildRekeyed`
+    /// (see `dualsec_ike::v1::endpoint`); [`Self::install_child`] then installs the outbound half.
+    fn install_inbound_first(&mut self, f: dualsec_ike::v1::InboundFirst) {
+        let Some(id) = self.tunnel_of(f.tunnel) else {
+            return;
+        };
+        let Some(r) = self.running.get_mut(&id) else {
+            return;
+        };
+        let inbound = sa_params(&f.child, Direction::Inbound);
+        let esp_tunnel = dualsec_esp::TunnelId(r.num);
+        match self
+            .dp
+            .install_inbound_sa(esp_tunnel, &inbound, f.replaces.map(Spi))
+        {
+            Ok(()) => {
+                r.inbound.insert(f.child.spi_in);
+            }
+            Err(e) => warn!(tunnel = id.as_str(), "install inbound SA: {e}"),
+        }
+    }
+
     fn install_child(&mut self, id: &TunnelId, child: ChildSaInfo, replaces: Option<u32>) {
         let Some(r) = self.running.get(id) else {
             return;
         };
         let num = r.num;
         let conn = r.connection.clone();
+        // Installed ahead by `install_inbound_first` (IKEv1).
+        let inbound_installed = r.inbound.contains(&child.spi_in);
         let esp_tunnel = dualsec_esp::TunnelId(num);
         let inbound = sa_params(&child, Direction::Inbound);
         let outbound = sa_params(&child, Direction::Outbound);
-        if let Err(e) = self
-            .dp
-            .install_inbound_sa(esp_tunnel, &inbound, replaces.map(Spi))
-        {
+        if let Err(e) = if inbound_installed {
+            Ok(())
+        } else {
+            self.dp
+                .install_inbound_sa(esp_tunnel, &inbound, replaces.map(Spi))
+        } {
             warn!(tunnel = id.as_str(), "install inbound SA: {e}");
             self.last_error.insert(
                 id.clone(),

@@ -26,6 +26,7 @@
 
 pub mod bgp;
 pub mod bgp_session;
+pub mod bgp_steer;
 mod driver;
 mod failover;
 mod ike;

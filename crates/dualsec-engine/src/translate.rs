@@ -100,7 +100,14 @@ pub fn ike_setup(
     customer: &CustomerGateway,
     local: Ipv4Addr,
 ) -> Result<IkeSetup, Unsupported> {
-    let config = ike_config(conn, tunnel, customer, local)?;
+    let mut config = ike_config(conn, tunnel, customer, local)?;
+    // Issue 7: the tunnel's BGP session rides its own CHILD SA (IKEv2 only, see the function).
+    if tunnel.ike.version == IkeVersion::V2 {
+        if let Some((ours, theirs)) = crate::bgp::session_selectors(tunnel) {
+            config.local_ts.extend(selectors(&[ours]));
+            config.remote_ts.extend(selectors(&[theirs]));
+        }
+    }
     let flavor = match tunnel.ike.version {
         IkeVersion::V2 => IkeFlavor::V2,
         IkeVersion::V1 => IkeFlavor::V1(v1::Options {

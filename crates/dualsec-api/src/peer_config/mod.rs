@@ -101,6 +101,10 @@ pub struct PeerTunnel {
     pub ipsec_lifetime: u32,
     /// Dead peer detection on (R-TUN-5).
     pub dpd: bool,
+    /// The tunnel's BGP session addresses `(customer, gateway)` when BGP is on (issue 7): each
+    /// is added as a /32 to this tunnel's selectors (IKEv2), mirroring the gateway, so the
+    /// session's packets ride this tunnel's CHILD SA and no other.
+    pub bgp_ips: Option<(String, String)>,
 }
 
 /// A connection's customer-side view: both tunnels and the subnets.
@@ -180,6 +184,11 @@ impl PeerConfig {
             .and_then(|t| t.get("TunnelConfig"))
             .and_then(Value::as_array)
             .ok_or_else(|| missing(&["VpnConnectionConfig", "TunnelsConfig", "TunnelConfig"]))?;
+        let bgp_list: &[Value] = cfg
+            .get("BgpConfigs")
+            .and_then(|b| b.get("BgpConfig"))
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
         let mut tunnels = Vec::with_capacity(list.len());
         for (i, t) in list.iter().enumerate() {
             let tunnel_id = str_at(t, &["TunnelId"])?;
@@ -194,6 +203,13 @@ impl PeerConfig {
             let dpd = desc
                 .and_then(|d| str_at(d, &["EnableDpd"]).ok())
                 .is_none_or(|s| s != "false");
+            let bgp_ips = match bgp_list
+                .iter()
+                .find(|b| b.get("TunnelId").and_then(Value::as_str) == Some(tunnel_id.as_str()))
+            {
+                Some(b) => Some((str_at(b, &["LocalBgpIp"])?, str_at(b, &["PeerBgpIp"])?)),
+                None => None,
+            };
             tunnels.push(PeerTunnel {
                 index,
                 tunnel_id,
@@ -213,6 +229,7 @@ impl PeerConfig {
                 ipsec_pfs: str_at(t, &["IpsecConfig", "IpsecPfs"])?,
                 ipsec_lifetime: u32_at(t, &["IpsecConfig", "IpsecLifetime"])?,
                 dpd,
+                bgp_ips,
             });
         }
         tunnels.sort_by_key(|t| t.index);
@@ -377,8 +394,19 @@ pub fn swanctl(cfg: &PeerConfig) -> Result<String, PeerConfigError> {
         );
         s.push_str("    children {\n");
         let _ = writeln!(s, "      {name} {{");
-        let _ = writeln!(s, "        local_ts = {local_ts}");
-        let _ = writeln!(s, "        remote_ts = {remote_ts}");
+        // Issue 7: the tunnel's BGP session rides its own CHILD SA (IKEv2 only: IKEv1 negotiates
+        // one selector pair, the gateway adds none there).
+        let (mut lts, mut rts) = (local_ts.clone(), remote_ts.clone());
+        if let (Some((ours, theirs)), 2) = (&t.bgp_ips, version) {
+            let _ = writeln!(
+                s,
+                "        # BGP session of this tunnel: {ours} (put it on an interface of this device) <-> {theirs}"
+            );
+            lts = format!("{lts},{}/32", token("LocalBgpIp", ours)?);
+            rts = format!("{rts},{}/32", token("PeerBgpIp", theirs)?);
+        }
+        let _ = writeln!(s, "        local_ts = {lts}");
+        let _ = writeln!(s, "        remote_ts = {rts}");
         let _ = writeln!(s, "        esp_proposals = {}", esp.to_strongswan_esp());
         let _ = writeln!(s, "        rekey_time = {child_life}s");
         let _ = writeln!(s, "        life_time = {}s", child_life + child_life / 10);

@@ -182,3 +182,36 @@ fn malformed_input_is_a_typed_error() {
     ));
     assert!(PeerConfig::from_api(&json!({}), &describe()).is_err());
 }
+
+/// Issue 7: with BGP on, each tunnel's CHILD SA also carries its own session (customer BGP
+/// address /32 local, gateway's /32 remote), mirroring the gateway's selectors; the other
+/// tunnel's session addresses are not in it.
+#[test]
+fn bgp_session_addresses_join_their_own_tunnels_selectors() {
+    let mut d = download();
+    d["VpnConnectionConfig"]["BgpConfigs"] = json!({"BgpConfig": [
+        {"TunnelId": "tun-1", "TunnelCidr": "169.254.10.0/30", "LocalAsn": "65001",
+         "LocalBgpIp": "169.254.10.2", "PeerAsn": "45104", "PeerBgpIp": "169.254.10.1"},
+        {"TunnelId": "tun-2", "TunnelCidr": "169.254.20.0/30", "LocalAsn": "65001",
+         "LocalBgpIp": "169.254.20.2", "PeerAsn": "45104", "PeerBgpIp": "169.254.20.1"},
+    ]});
+    let conf = swanctl(&PeerConfig::from_api(&d, &describe()).unwrap()).unwrap();
+    let t1 = block(&conf, "vco-abc-tunnel1");
+    let t2 = block(&conf, "vco-abc-tunnel2");
+    assert!(
+        t1.contains("local_ts = 198.19.1.0/24,169.254.10.2/32\n"),
+        "{t1}"
+    );
+    assert!(
+        t1.contains("remote_ts = 198.18.1.0/24,198.18.2.0/24,169.254.10.1/32\n"),
+        "{t1}"
+    );
+    assert!(
+        t2.contains("local_ts = 198.19.1.0/24,169.254.20.2/32\n"),
+        "{t2}"
+    );
+    assert!(!t1.contains("169.254.20."), "{t1}");
+    // Without BGP the selectors are the subnets only.
+    let plain = swanctl(&PeerConfig::from_api(&download(), &describe()).unwrap()).unwrap();
+    assert!(!plain.contains("169.254."), "{plain}");
+}

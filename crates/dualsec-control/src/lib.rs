@@ -130,6 +130,8 @@
 //!   the code clients retry on), then runs the rules; any failure rolls the whole transaction back.
 //! - **Observed state** starts `ike_sa_not_established` for every tunnel; the engine writes it
 //!   through [`Control::update_tunnel_observed`], [`Control::set_carrying_tunnel`],
+//!   [`Control::record_switch`] and [`Control::set_connection_redundancy`] (issue 6: failover
+//!   counters kept in the store, so they survive a restart and the new engine adds to them),
 //!   [`Control::record_event`] (or directly through [`store::Tx`]), and reads everything it must
 //!   reconcile in one snapshot with [`Control::desired_state`].
 //! - **Housekeeping** (call from the server's tick): [`Control::complete_due_operations`],

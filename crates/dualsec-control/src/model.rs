@@ -489,6 +489,146 @@ impl TunnelObserved {
     }
 }
 
+/// The redundancy a connection has right now, as its failover machine judges it from the tunnels'
+/// health (R-HA-4, R-HA-5). Written by the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConnectionRedundancy {
+    /// Both tunnels healthy, from public IPs in different zones.
+    DualZone,
+    /// Both tunnels healthy, but both public IPs are in one zone: a zone failure takes both
+    /// (R-HA-4).
+    LinkRedundancyOnly,
+    /// Only this tunnel is configured or up: no master/backup redundancy (R-HA-5).
+    OnlyOneTunnel(TunnelIndex),
+    /// No tunnel is healthy: traffic cannot flow.
+    NoTunnelUp,
+}
+
+impl ConnectionRedundancy {
+    /// The API value of `Redundancy`: `dual_zone`, `link_redundancy_only` or `none`.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            ConnectionRedundancy::DualZone => "dual_zone",
+            ConnectionRedundancy::LinkRedundancyOnly => "link_redundancy_only",
+            ConnectionRedundancy::OnlyOneTunnel(_) | ConnectionRedundancy::NoTunnelUp => "none",
+        }
+    }
+
+    /// Why, in a sentence (`RedundancyReason`).
+    pub fn reason(self) -> String {
+        match self {
+            ConnectionRedundancy::DualZone => {
+                "both tunnels are up, from public IPs in different zones (R-HA-4)".to_owned()
+            }
+            ConnectionRedundancy::LinkRedundancyOnly => "both tunnels are up, but both public IPs are in one zone: a zone failure takes both down (R-HA-4)".to_owned(),
+            ConnectionRedundancy::OnlyOneTunnel(t) => format!(
+                "only tunnel {} is configured or up: no master/backup redundancy (R-HA-5)",
+                t.number()
+            ),
+            ConnectionRedundancy::NoTunnelUp => "no tunnel is up: traffic cannot flow".to_owned(),
+        }
+    }
+}
+
+/// Failover (tunnel 1 → 2, or away from whichever tunnel failed) or failback (2 → 1 after the
+/// hold-down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SwitchKind {
+    /// The tunnel carrying traffic failed.
+    Failover,
+    /// The master was healthy for the whole hold-down.
+    Failback,
+}
+
+impl SwitchKind {
+    /// `failover` or `failback`.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            SwitchKind::Failover => "failover",
+            SwitchKind::Failback => "failback",
+        }
+    }
+}
+
+/// One switch of a connection's outbound traffic between its tunnels (issue 6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchRecord {
+    /// When the decision was taken, epoch milliseconds.
+    pub time_ms: u64,
+    /// Failover or failback.
+    pub kind: SwitchKind,
+    /// The tunnel that carried traffic before.
+    pub from: TunnelIndex,
+    /// The tunnel that carries it now.
+    pub to: TunnelIndex,
+    /// Why, e.g. `tunnel 1: 3 probes lost in 604 ms`.
+    pub reason: String,
+    /// For a failover: time from the failed carrier's last good sign (probe answer, or the SA
+    /// event itself) to the switch, in milliseconds. `None` for a failback (make before break).
+    pub outage_ms: Option<u64>,
+}
+
+/// Failover state of a connection (issue 6), written by the engine and kept in the store: the
+/// counters and the last switch survive a restart of `dualsec serve` (the new engine adds to
+/// them); the redundancy is re-judged by the new engine as soon as it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionFailoverObserved {
+    /// The connection.
+    pub connection_id: VpnConnectionId,
+    /// Redundancy now; `None` until the engine judged it.
+    #[serde(default)]
+    pub redundancy: Option<ConnectionRedundancy>,
+    /// Failovers since the connection was created.
+    #[serde(default)]
+    pub failover_count: u64,
+    /// Failbacks since the connection was created.
+    #[serde(default)]
+    pub failback_count: u64,
+    /// Sum of every failover's `outage_ms`.
+    #[serde(default)]
+    pub total_outage_ms: u64,
+    /// The last failover's `outage_ms`.
+    #[serde(default)]
+    pub last_outage_ms: Option<u64>,
+    /// The latest switch.
+    #[serde(default)]
+    pub last_switch: Option<SwitchRecord>,
+    /// When this record was last written, epoch milliseconds.
+    #[serde(default)]
+    pub updated_ms: u64,
+}
+
+impl ConnectionFailoverObserved {
+    /// Nothing observed yet.
+    pub fn initial(connection_id: VpnConnectionId) -> Self {
+        ConnectionFailoverObserved {
+            connection_id,
+            redundancy: None,
+            failover_count: 0,
+            failback_count: 0,
+            total_outage_ms: 0,
+            last_outage_ms: None,
+            last_switch: None,
+            updated_ms: 0,
+        }
+    }
+
+    /// Counts `s` and makes it the last switch.
+    pub fn record(&mut self, s: SwitchRecord) {
+        match s.kind {
+            SwitchKind::Failover => {
+                self.failover_count += 1;
+                if let Some(o) = s.outage_ms {
+                    self.total_outage_ms = self.total_outage_ms.saturating_add(o);
+                    self.last_outage_ms = Some(o);
+                }
+            }
+            SwitchKind::Failback => self.failback_count += 1,
+        }
+        self.last_switch = Some(s);
+    }
+}
+
 /// One line of a connection's event log (DescribeVpnConnectionLogs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionEvent {

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{CustomerGatewayId, TunnelId, VpnConnectionId, VpnGatewayId};
 use crate::model::{
-    ConnectionEvent, PendingOperation, Redundancy, RoutingMode, Tunnel, TunnelObserved,
-    VpnConnection, VpnGateway, ZoneId,
+    ConnectionEvent, ConnectionFailoverObserved, ConnectionRedundancy, PendingOperation,
+    Redundancy, RoutingMode, Tunnel, TunnelIndex, TunnelObserved, VpnConnection, VpnGateway,
+    ZoneId,
 };
 use crate::values::{
     AuthAlg, DhGroup, EncAlg, GatewayStatus, IkeIdentity, IkeMode, IkeVersion, IpsecPfs,
@@ -374,6 +375,19 @@ pub struct VpnConnectionView {
     pub tunnels: [TunnelView; 2],
     /// Advice for the user (link-only redundancy, FQDN without aggressive mode, …).
     pub notes: Vec<String>,
+    /// Failover state (issue 6).
+    pub failover: FailoverView,
+}
+
+/// A connection's failover state as Describe shows it (issue 6, R-HA-3..5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailoverView {
+    /// Redundancy now.
+    pub redundancy: ConnectionRedundancy,
+    /// The tunnel carrying the connection's outbound traffic (`None` while no tunnel is up).
+    pub carrying: Option<TunnelIndex>,
+    /// Counters and the last switch.
+    pub observed: ConnectionFailoverObserved,
 }
 
 /// DescribeVpnConnectionLogs.

@@ -1302,3 +1302,128 @@ fn auto_propagate_cannot_be_turned_off_while_bgp_is_on() {
             .auto_propagate
     );
 }
+
+/// Issue 6 visibility: the failover block of Describe (R-HA-3..5). Redundancy is judged from the
+/// tunnels until the engine reports it; switches are counted with their outage; the carrier
+/// follows `set_carrying_tunnel`.
+#[test]
+fn r_ha_3_failover_counts_outage_and_redundancy_are_recorded() {
+    use dualsec_control::model::{ConnectionRedundancy, SwitchKind, SwitchRecord};
+    let fx = fixture();
+    let v = fx.create(&conn_req(&fx, "0.0.0.0/0", "0.0.0.0/0"));
+    let id = v.connection.id.clone();
+    let [t1, t2] = [
+        v.tunnels[0].tunnel.id.clone(),
+        v.tunnels[1].tunnel.id.clone(),
+    ];
+    // Nothing negotiated yet: no redundancy, no carrier, no switches.
+    let f = fx.control.describe_vpn_connection(&id).unwrap().failover;
+    assert_eq!(f.redundancy, ConnectionRedundancy::NoTunnelUp);
+    assert_eq!(f.redundancy.api_name(), "none");
+    assert_eq!(f.carrying, None);
+    assert_eq!(
+        (f.observed.failover_count, f.observed.failback_count),
+        (0, 0)
+    );
+    assert_eq!(f.observed.last_switch, None);
+    // Only tunnel 2 up: R-HA-5, and it says which.
+    fx.control
+        .update_tunnel_observed(&t2, |o| o.status = NegotiationStatus::IpsecSaEstablished)
+        .unwrap();
+    let f = fx.control.describe_vpn_connection(&id).unwrap().failover;
+    assert_eq!(
+        f.redundancy,
+        ConnectionRedundancy::OnlyOneTunnel(TunnelIndex::Two)
+    );
+    assert!(
+        f.redundancy.reason().contains("only tunnel 2"),
+        "{}",
+        f.redundancy.reason()
+    );
+    // Both up, IPs in two zones (the fixture's pool): dual zone (R-HA-4).
+    fx.control
+        .update_tunnel_observed(&t1, |o| o.status = NegotiationStatus::IpsecSaEstablished)
+        .unwrap();
+    fx.control
+        .set_carrying_tunnel(&id, Some(TunnelIndex::One))
+        .unwrap();
+    let f = fx.control.describe_vpn_connection(&id).unwrap().failover;
+    assert_eq!(f.redundancy, ConnectionRedundancy::DualZone);
+    assert_eq!(f.redundancy.api_name(), "dual_zone");
+    assert_eq!(f.carrying, Some(TunnelIndex::One));
+    // The engine's judgement wins over the one from the negotiation status.
+    fx.control
+        .set_connection_redundancy(&id, ConnectionRedundancy::OnlyOneTunnel(TunnelIndex::Two))
+        .unwrap();
+    // A failover with its outage, then a failback.
+    let o = fx
+        .control
+        .record_switch(
+            &id,
+            SwitchRecord {
+                time_ms: 1_000,
+                kind: SwitchKind::Failover,
+                from: TunnelIndex::One,
+                to: TunnelIndex::Two,
+                reason: "tunnel 1: 3 probes lost in 604 ms".into(),
+                outage_ms: Some(604),
+            },
+        )
+        .unwrap();
+    assert_eq!(o.failover_count, 1);
+    fx.control
+        .set_carrying_tunnel(&id, Some(TunnelIndex::Two))
+        .unwrap();
+    let f = fx.control.describe_vpn_connection(&id).unwrap().failover;
+    assert_eq!(
+        f.redundancy,
+        ConnectionRedundancy::OnlyOneTunnel(TunnelIndex::Two)
+    );
+    assert_eq!(f.carrying, Some(TunnelIndex::Two));
+    assert_eq!(f.observed.failover_count, 1);
+    assert_eq!(f.observed.total_outage_ms, 604);
+    assert_eq!(f.observed.last_outage_ms, Some(604));
+    fx.control
+        .record_switch(
+            &id,
+            SwitchRecord {
+                time_ms: 5_000,
+                kind: SwitchKind::Failback,
+                from: TunnelIndex::Two,
+                to: TunnelIndex::One,
+                reason: "tunnel 1 healthy for 3 s: failback".into(),
+                outage_ms: None,
+            },
+        )
+        .unwrap();
+    fx.control
+        .record_switch(
+            &id,
+            SwitchRecord {
+                time_ms: 9_000,
+                kind: SwitchKind::Failover,
+                from: TunnelIndex::One,
+                to: TunnelIndex::Two,
+                reason: "tunnel 1: IKE SA down (DPD timeout)".into(),
+                outage_ms: Some(20),
+            },
+        )
+        .unwrap();
+    let f = fx.control.describe_vpn_connection(&id).unwrap().failover;
+    assert_eq!(
+        (f.observed.failover_count, f.observed.failback_count),
+        (2, 1)
+    );
+    assert_eq!(f.observed.total_outage_ms, 624);
+    assert_eq!(f.observed.last_outage_ms, Some(20));
+    let last = f.observed.last_switch.unwrap();
+    assert_eq!((last.time_ms, last.kind), (9_000, SwitchKind::Failover));
+    assert_eq!(last.reason, "tunnel 1: IKE SA down (DPD timeout)");
+    // Unknown connections are refused, not created.
+    let ghost: dualsec_control::ids::VpnConnectionId = "vco-doesnotexist00000".parse().unwrap();
+    assert!(
+        fx.control
+            .set_connection_redundancy(&ghost, ConnectionRedundancy::DualZone)
+            .is_err()
+    );
+}

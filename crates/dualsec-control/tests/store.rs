@@ -96,6 +96,49 @@ fn reopen_after_drop_loses_nothing() {
     assert_eq!(g.gateway.status, GatewayStatus::Active);
 }
 
+/// Issue 6: failover counters and the last switch are observed state kept in SQLite; a restarted
+/// `dualsec serve` adds to them. Deleting the connection removes them.
+#[test]
+fn failover_counters_survive_reopen_and_go_with_the_connection() {
+    use dualsec_control::model::{ConnectionRedundancy, SwitchKind, SwitchRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let switch = SwitchRecord {
+        time_ms: 42,
+        kind: SwitchKind::Failover,
+        from: TunnelIndex::One,
+        to: TunnelIndex::Two,
+        reason: "tunnel 1: 3 probes lost in 600 ms".into(),
+        outage_ms: Some(600),
+    };
+    let conn_id = {
+        let fx = fixture_with(file_store(&dir), Completion::AfterDelay(DELAY));
+        let v = fx.create(&conn_req(&fx, "198.18.0.0/16", "198.19.0.0/16"));
+        fx.control
+            .set_connection_redundancy(&v.connection.id, ConnectionRedundancy::LinkRedundancyOnly)
+            .unwrap();
+        fx.control
+            .record_switch(&v.connection.id, switch.clone())
+            .unwrap();
+        v.connection.id
+    };
+    let (control, _clock) = control_over(file_store(&dir), Completion::AfterDelay(DELAY), 7);
+    let f = control.describe_vpn_connection(&conn_id).unwrap().failover;
+    assert_eq!(f.observed.failover_count, 1);
+    assert_eq!(f.observed.total_outage_ms, 600);
+    assert_eq!(f.observed.last_switch.as_ref(), Some(&switch));
+    assert_eq!(f.redundancy, ConnectionRedundancy::LinkRedundancyOnly);
+    // The restarted engine counts on.
+    let o = control.record_switch(&conn_id, switch).unwrap();
+    assert_eq!((o.failover_count, o.total_outage_ms), (2, 1200));
+    // Gone with the connection (the table is empty afterwards).
+    control.delete_vpn_connection(None, &conn_id).unwrap();
+    let c = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM connection_failover", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
 #[test]
 fn migrations_apply_at_open_from_any_older_version() {
     let dir = tempfile::tempdir().unwrap();

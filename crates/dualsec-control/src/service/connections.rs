@@ -306,6 +306,7 @@ impl Control {
                 tx.delete_tunnel_observed(&t.id)?;
             }
             tx.delete_events(id)?;
+            tx.delete_connection_failover(id)?;
             tx.delete_connection(id)
         })
     }

@@ -24,8 +24,9 @@ use crate::ids::{
     CustomerGatewayId, RouteEntryId, TunnelId, VpnConnectionId, VpnGatewayId, random_alnum,
 };
 use crate::model::{
-    AccessKey, ClientTokenRecord, ConnectionEvent, CustomerGateway, GatewayAddress, OperationKind,
-    PendingOperation, PoolAddress, RouteOrigin, TunnelIndex, TunnelObserved, VpnConnection,
+    AccessKey, ClientTokenRecord, ConnectionEvent, ConnectionFailoverObserved,
+    ConnectionRedundancy, CustomerGateway, GatewayAddress, OperationKind, PendingOperation,
+    PoolAddress, Redundancy, RouteOrigin, SwitchRecord, TunnelIndex, TunnelObserved, VpnConnection,
     VpnGateway, VpnPbrRouteEntry, VpnRouteEntry, ZoneId,
 };
 use crate::requests::*;
@@ -494,6 +495,46 @@ impl Control {
         })
     }
 
+    /// Counts one switch of the connection's outbound traffic (issue 6): failover or failback,
+    /// its outage added to the total, kept as the last switch. The counts live in the store and
+    /// keep growing across restarts of the engine.
+    pub fn record_switch(
+        &self,
+        connection: &VpnConnectionId,
+        switch: SwitchRecord,
+    ) -> Result<ConnectionFailoverObserved> {
+        let now = self.now();
+        write_with(&*self.store, |tx| {
+            let conn = load_connection(tx, connection)?;
+            let mut o = tx
+                .connection_failover(&conn.id)?
+                .unwrap_or_else(|| ConnectionFailoverObserved::initial(conn.id.clone()));
+            o.record(switch.clone());
+            o.updated_ms = now;
+            tx.put_connection_failover(&o)?;
+            Ok(o)
+        })
+    }
+
+    /// Records the connection's redundancy as the failover machine judges it now (R-HA-4,
+    /// R-HA-5).
+    pub fn set_connection_redundancy(
+        &self,
+        connection: &VpnConnectionId,
+        redundancy: ConnectionRedundancy,
+    ) -> Result<()> {
+        let now = self.now();
+        write_with(&*self.store, |tx| {
+            let conn = load_connection(tx, connection)?;
+            let mut o = tx
+                .connection_failover(&conn.id)?
+                .unwrap_or_else(|| ConnectionFailoverObserved::initial(conn.id.clone()));
+            o.redundancy = Some(redundancy);
+            o.updated_ms = now;
+            tx.put_connection_failover(&o)
+        })
+    }
+
     /// Deletes log events older than `keep` (call from the same tick as
     /// [`Control::expire_client_tokens`]).
     pub fn prune_events(&self, keep: Duration) -> Result<()> {
@@ -687,6 +728,7 @@ fn connection_view(tx: &mut dyn Tx, conn: VpnConnection) -> Result<VpnConnection
     } else {
         a.observed.status
     };
+    let failover = failover_view(tx, &conn, &gateway, [&a, &b])?;
     let mut notes = rules::notes(&conn, &gateway, &cgws);
     // R-HA-5: one tunnel in use means no master/backup redundancy; say so.
     let up = |t: &TunnelView| t.observed.status == NegotiationStatus::IpsecSaEstablished;
@@ -704,7 +746,42 @@ fn connection_view(tx: &mut dyn Tx, conn: VpnConnection) -> Result<VpnConnection
         status,
         tunnels: [a, b],
         notes,
+        failover,
         connection: conn,
+    })
+}
+
+/// The connection's failover block (issue 6): what the engine recorded, and until it judged the
+/// redundancy, a judgement from the tunnels' negotiation status and the gateway's zones.
+fn failover_view(
+    tx: &mut dyn Tx,
+    conn: &VpnConnection,
+    gateway: &VpnGateway,
+    tunnels: [&TunnelView; 2],
+) -> Result<FailoverView> {
+    let observed = tx
+        .connection_failover(&conn.id)?
+        .unwrap_or_else(|| ConnectionFailoverObserved::initial(conn.id.clone()));
+    let up = |t: &TunnelView| t.observed.status == NegotiationStatus::IpsecSaEstablished;
+    let redundancy = observed
+        .redundancy
+        .unwrap_or(match (up(tunnels[0]), up(tunnels[1])) {
+            (true, true) => match gateway.redundancy() {
+                Redundancy::ZoneAndLink => ConnectionRedundancy::DualZone,
+                Redundancy::LinkOnly => ConnectionRedundancy::LinkRedundancyOnly,
+            },
+            (true, false) => ConnectionRedundancy::OnlyOneTunnel(TunnelIndex::One),
+            (false, true) => ConnectionRedundancy::OnlyOneTunnel(TunnelIndex::Two),
+            (false, false) => ConnectionRedundancy::NoTunnelUp,
+        });
+    let carrying = tunnels
+        .iter()
+        .find(|t| t.observed.carries_traffic)
+        .map(|t| t.tunnel.index);
+    Ok(FailoverView {
+        redundancy,
+        carrying,
+        observed,
     })
 }
 

@@ -13,8 +13,9 @@ use super::{Store, Tx};
 use crate::error::{ControlError, Result};
 use crate::ids::{CustomerGatewayId, RouteEntryId, TunnelId, VpnConnectionId, VpnGatewayId};
 use crate::model::{
-    AccessKey, ClientTokenRecord, ConnectionEvent, CustomerGateway, PendingOperation, PoolAddress,
-    TunnelObserved, VpnConnection, VpnGateway, VpnPbrRouteEntry, VpnRouteEntry,
+    AccessKey, ClientTokenRecord, ConnectionEvent, ConnectionFailoverObserved, CustomerGateway,
+    PendingOperation, PoolAddress, TunnelObserved, VpnConnection, VpnGateway, VpnPbrRouteEntry,
+    VpnRouteEntry,
 };
 
 /// In-memory [`Store`].
@@ -35,6 +36,7 @@ struct State {
     client_tokens: BTreeMap<(String, String), ClientTokenRecord>,
     access_keys: BTreeMap<String, AccessKey>,
     observed: BTreeMap<TunnelId, TunnelObserved>,
+    failover: BTreeMap<VpnConnectionId, ConnectionFailoverObserved>,
     events: Vec<ConnectionEvent>,
     next_seq: u64,
 }
@@ -233,6 +235,21 @@ impl Tx for State {
     }
     fn delete_tunnel_observed(&mut self, id: &TunnelId) -> Result<()> {
         self.observed.remove(id);
+        Ok(())
+    }
+
+    fn connection_failover(
+        &mut self,
+        id: &VpnConnectionId,
+    ) -> Result<Option<ConnectionFailoverObserved>> {
+        Ok(self.failover.get(id).cloned())
+    }
+    fn put_connection_failover(&mut self, o: &ConnectionFailoverObserved) -> Result<()> {
+        self.failover.insert(o.connection_id.clone(), o.clone());
+        Ok(())
+    }
+    fn delete_connection_failover(&mut self, id: &VpnConnectionId) -> Result<()> {
+        self.failover.remove(id);
         Ok(())
     }
 

@@ -28,8 +28,9 @@ pub use sqlite::SqliteStore;
 use crate::error::{ControlError, Result};
 use crate::ids::{CustomerGatewayId, RouteEntryId, TunnelId, VpnConnectionId, VpnGatewayId};
 use crate::model::{
-    AccessKey, ClientTokenRecord, ConnectionEvent, CustomerGateway, PendingOperation, PoolAddress,
-    TunnelObserved, VpnConnection, VpnGateway, VpnPbrRouteEntry, VpnRouteEntry,
+    AccessKey, ClientTokenRecord, ConnectionEvent, ConnectionFailoverObserved, CustomerGateway,
+    PendingOperation, PoolAddress, TunnelObserved, VpnConnection, VpnGateway, VpnPbrRouteEntry,
+    VpnRouteEntry,
 };
 
 /// One atomic view of the whole store. Lists are ordered by creation time then id (deterministic).
@@ -113,6 +114,16 @@ pub trait Tx {
     fn put_tunnel_observed(&mut self, o: &TunnelObserved) -> Result<()>;
     /// Removes observed state of a tunnel.
     fn delete_tunnel_observed(&mut self, id: &TunnelId) -> Result<()>;
+
+    /// Failover state of a connection (issue 6).
+    fn connection_failover(
+        &mut self,
+        id: &VpnConnectionId,
+    ) -> Result<Option<ConnectionFailoverObserved>>;
+    /// Writes the failover state of a connection (engine).
+    fn put_connection_failover(&mut self, o: &ConnectionFailoverObserved) -> Result<()>;
+    /// Removes the failover state of a connection.
+    fn delete_connection_failover(&mut self, id: &VpnConnectionId) -> Result<()>;
 
     /// Appends an event; returns its sequence number.
     fn append_event(&mut self, e: &ConnectionEvent) -> Result<u64>;

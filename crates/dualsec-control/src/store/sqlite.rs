@@ -20,8 +20,9 @@ use super::{Store, Tx};
 use crate::error::{ControlError, Result};
 use crate::ids::{CustomerGatewayId, RouteEntryId, TunnelId, VpnConnectionId, VpnGatewayId};
 use crate::model::{
-    AccessKey, ClientTokenRecord, ConnectionEvent, CustomerGateway, PendingOperation, PoolAddress,
-    TunnelObserved, VpnConnection, VpnGateway, VpnPbrRouteEntry, VpnRouteEntry,
+    AccessKey, ClientTokenRecord, ConnectionEvent, ConnectionFailoverObserved, CustomerGateway,
+    PendingOperation, PoolAddress, TunnelObserved, VpnConnection, VpnGateway, VpnPbrRouteEntry,
+    VpnRouteEntry,
 };
 
 /// How long a writer waits for another process's write lock.
@@ -50,6 +51,8 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE INDEX pbr_routes_by_gateway ON pbr_routes (gateway_id, create_ms);
      CREATE INDEX events_by_connection ON events (connection_id, time_ms);
      CREATE INDEX client_tokens_by_time ON client_tokens (create_ms);",
+    // 3: failover state per connection (issue 6: switch counts, outage, redundancy).
+    "CREATE TABLE connection_failover (connection_id TEXT PRIMARY KEY, doc TEXT NOT NULL);",
 ];
 
 /// SQLite-backed [`Store`].
@@ -429,6 +432,28 @@ impl Tx for SqlTx<'_> {
     fn delete_tunnel_observed(&mut self, id: &TunnelId) -> Result<()> {
         self.exec(
             "DELETE FROM tunnel_observed WHERE tunnel_id = ?1",
+            &[&id.as_str()],
+        )
+    }
+
+    fn connection_failover(
+        &mut self,
+        id: &VpnConnectionId,
+    ) -> Result<Option<ConnectionFailoverObserved>> {
+        self.one(
+            "SELECT doc FROM connection_failover WHERE connection_id = ?1",
+            &[&id.as_str()],
+        )
+    }
+    fn put_connection_failover(&mut self, o: &ConnectionFailoverObserved) -> Result<()> {
+        self.exec(
+            "INSERT OR REPLACE INTO connection_failover (connection_id, doc) VALUES (?1, ?2)",
+            params![o.connection_id.as_str(), to_doc(o)?],
+        )
+    }
+    fn delete_connection_failover(&mut self, id: &VpnConnectionId) -> Result<()> {
+        self.exec(
+            "DELETE FROM connection_failover WHERE connection_id = ?1",
             &[&id.as_str()],
         )
     }

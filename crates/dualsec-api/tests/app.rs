@@ -344,6 +344,72 @@ async fn connection_round_trip_with_provider_json_types() {
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    // Issue 6 visibility: the `Failover` block, before and after a recorded switch, in both
+    // DescribeVpnConnection and DescribeVpnConnections.
+    {
+        use dualsec_control::model::{ConnectionRedundancy, SwitchKind, SwitchRecord, TunnelIndex};
+        let f = &d2.body["Failover"];
+        assert_eq!(f["Redundancy"], "none", "{f}");
+        assert!(
+            f["RedundancyReason"]
+                .as_str()
+                .unwrap()
+                .contains("no tunnel is up"),
+            "{f}"
+        );
+        assert_eq!(f["FailoverCount"], 0);
+        assert_eq!(f["FailbackCount"], 0);
+        assert_eq!(f["LastSwitchTime"], "");
+        assert_eq!(f["CarryingTunnelId"], "");
+        assert_eq!(f["CarryingTunnelIndex"], 0);
+        let c = h.state.control();
+        c.record_switch(
+            &cid,
+            SwitchRecord {
+                time_ms: 1_764_176_792_123,
+                kind: SwitchKind::Failover,
+                from: TunnelIndex::One,
+                to: TunnelIndex::Two,
+                reason: "tunnel 1: 3 probes lost in 604 ms".into(),
+                outage_ms: Some(604),
+            },
+        )
+        .unwrap();
+        c.set_carrying_tunnel(&cid, Some(TunnelIndex::Two)).unwrap();
+        c.set_connection_redundancy(&cid, ConnectionRedundancy::OnlyOneTunnel(TunnelIndex::Two))
+            .unwrap();
+        let d3 = h
+            .call(
+                "DescribeVpnConnection",
+                &[("VpnConnectionId", vco.as_str())],
+            )
+            .await;
+        let f = &d3.body["Failover"];
+        assert_eq!(f["FailoverCount"], 1, "{f}");
+        assert_eq!(f["FailbackCount"], 0);
+        assert_eq!(f["LastSwitchType"], "failover");
+        assert_eq!(f["LastSwitchReason"], "tunnel 1: 3 probes lost in 604 ms");
+        assert_eq!(f["LastSwitchTime"], "2025-11-26T17:06:32.123Z");
+        assert_eq!(f["LastOutageMs"], 604);
+        assert_eq!(f["TotalOutageMs"], 604);
+        assert_eq!(f["CarryingTunnelId"], t[1]["TunnelId"]);
+        assert_eq!(f["CarryingTunnelIndex"], 2);
+        assert_eq!(f["Redundancy"], "none");
+        assert!(
+            f["RedundancyReason"]
+                .as_str()
+                .unwrap()
+                .contains("only tunnel 2")
+                && f["RedundancyReason"].as_str().unwrap().contains("R-HA-5"),
+            "{f}"
+        );
+        let l = h.call("DescribeVpnConnections", &[]).await;
+        assert_eq!(
+            l.body["VpnConnections"]["VpnConnection"][0]["Failover"], *f,
+            "{}",
+            l.body
+        );
+    }
     assert_eq!(t[0]["InternetIp"], g.body["InternetIp"]);
     assert_eq!(t[1]["InternetIp"], g.body["DisasterRecoveryInternetIp"]);
     // Describe* tunnel fields are strings in the SDK models.

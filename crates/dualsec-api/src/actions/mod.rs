@@ -366,6 +366,7 @@ pub const ACTIONS: &[ActionSpec] = &[
             "EnableDpd",
             "EnableNatTraversal",
             "EnableTunnelsBgp",
+            "Failover",
             "IkeConfig",
             "InternetIp",
             "IpsecConfig",

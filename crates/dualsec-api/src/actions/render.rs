@@ -214,6 +214,41 @@ fn failure_text(f: &dualsec_control::model::NegotiationFailure) -> String {
     }
 }
 
+/// Epoch milliseconds as ISO 8601 / RFC 3339 UTC (`2026-11-26T17:06:32.123Z`).
+fn iso8601(ms: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// The connection's `Failover` block (dualsec extension, issue 6): redundancy now and why
+/// (R-HA-4, R-HA-5), the tunnel carrying traffic (R-HA-3), switch counters, the last switch, and
+/// outage times (a failover's outage: from the failed tunnel's last good probe answer, or its SA
+/// event, to the switch). Empty strings and 0 before the first switch.
+fn failover(v: &VpnConnectionView) -> Value {
+    let f = &v.failover;
+    let o = &f.observed;
+    let carrying = f.carrying.map(|i| &v.tunnels[i.slot()]);
+    let last = o.last_switch.as_ref();
+    json!({
+        "Redundancy": f.redundancy.api_name(),
+        "RedundancyReason": f.redundancy.reason(),
+        "CarryingTunnelId": carrying.map(|t| t.tunnel.id.to_string()).unwrap_or_default(),
+        "CarryingTunnelIndex": carrying.map_or(0, |t| t.tunnel.index.number()),
+        "FailoverCount": o.failover_count,
+        "FailbackCount": o.failback_count,
+        "LastSwitchTime": last.map(|s| iso8601(s.time_ms)).unwrap_or_default(),
+        "LastSwitchType": last.map(|s| s.kind.api_name()).unwrap_or_default(),
+        "LastSwitchReason": last.map(|s| s.reason.clone()).unwrap_or_default(),
+        "LastOutageMs": o.last_outage_ms.unwrap_or(0),
+        "TotalOutageMs": o.total_outage_ms,
+    })
+}
+
 /// A connection as DescribeVpnConnection shows it. `tag_wrapper` is `Tags` (single describe) or
 /// `Tag` (inside DescribeVpnConnections, api-reference §3).
 pub fn connection(v: &VpnConnectionView, tag_wrapper: &str, t: Typing) -> Value {
@@ -248,6 +283,8 @@ pub fn connection(v: &VpnConnectionView, tag_wrapper: &str, t: Typing) -> Value 
         "VpnBgpConfig": {"EnableBgp": c.enable_tunnels_bgp.to_string()},
         // dualsec extension: advice such as link-only redundancy (R-HA-4/R-HA-5).
         "Notes": v.notes,
+        // dualsec extension: failover state (issue 6, R-HA-3..5).
+        "Failover": failover(v),
     });
     out[tag_wrapper] = tag_list(&c.tags);
     out

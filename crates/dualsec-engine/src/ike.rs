@@ -210,6 +210,12 @@ impl IkeEndpoints {
     pub fn poll_event(&mut self) -> Option<Event> {
         self.v2.poll_event().or_else(|| self.v1.poll_event())
     }
+
+    /// Next inbound ESP SA to install ahead of its CHILD SA's event (IKEv1 quick mode, see
+    /// [`v1::endpoint`]); drain before [`IkeEndpoints::poll_event`].
+    pub fn poll_inbound_first(&mut self) -> Option<v1::InboundFirst> {
+        self.v1.poll_inbound_first()
+    }
 }
 
 #[cfg(test)]

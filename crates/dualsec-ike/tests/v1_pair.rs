@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use dualsec_crypto::{DhId, EncrId, IntegId, PrfId};
-use dualsec_ike::v1::{Endpoint, Mode, Options};
+use dualsec_ike::v1::{Endpoint, InboundFirst, Mode, OUTBOUND_SWITCH_DELAY, Options};
 use dualsec_ike::v2::{
     ChildSaInfo, DownReason, EndpointConfig, EspProposal, Event, Identity, IkeProposal,
     NegotiationError, Psk, Transmit, TunnelConfig, TunnelId, TunnelStatus,
@@ -46,6 +46,9 @@ struct Pair {
     loss: f64,
     events_a: Vec<Event>,
     events_b: Vec<Event>,
+    /// Inbound SAs handed out ahead of their CHILD SA's event.
+    inbound_a: Vec<InboundFirst>,
+    inbound_b: Vec<InboundFirst>,
     sent: u64,
 }
 
@@ -76,6 +79,8 @@ impl Pair {
             loss: 0.0,
             events_a: Vec::new(),
             events_b: Vec::new(),
+            inbound_a: Vec::new(),
+            inbound_b: Vec::new(),
             sent: 0,
         }
     }
@@ -97,6 +102,12 @@ impl Pair {
         }
         while let Some(e) = self.b.poll_event() {
             self.events_b.push(e);
+        }
+        while let Some(f) = self.a.poll_inbound_first() {
+            self.inbound_a.push(f);
+        }
+        while let Some(f) = self.b.poll_inbound_first() {
+            self.inbound_b.push(f);
         }
     }
 
@@ -521,39 +532,101 @@ fn dpd_keeps_a_live_tunnel_up() {
     assert_eq!(p.children(false).len(), 1);
 }
 
+fn rekeyed(ev: &[Event]) -> Option<(u32, ChildSaInfo)> {
+    ev.iter().find_map(|e| match e {
+        Event::ChildRekeyed {
+            old_spi_in, new, ..
+        } => Some((*old_spi_in, new.clone())),
+        _ => None,
+    })
+}
+
 #[test]
 fn child_rekey_is_make_before_break() {
+    // Issue 8: quick-mode rekey without loss. RFC 2409 §5.5 has no answer to QM3, so each side
+    // installs its new inbound SA before the peer can use it, and switches outbound only when
+    // the peer has the matching inbound SA: B (responder) at QM2, A (initiator) at QM2 receipt;
+    // B's outbound at QM3, A's outbound OUTBOUND_SWITCH_DELAY after QM3.
     let (a, b) = configs();
     let mut p = Pair::new(22, a, b, Mode::Main);
     establish(&mut p);
     let old = p.children(false)[0].clone();
+    // The establishment handed out the first inbound SAs the same way.
+    assert_eq!((p.inbound_a.len(), p.inbound_b.len()), (1, 1));
+    assert_eq!(p.inbound_a[0].child.spi_in, old.spi_in);
+    p.inbound_a.clear();
+    p.inbound_b.clear();
     p.a.rekey_child(p.now, TUN, &mut p.rng_a).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| !p.inbound_b.is_empty()));
+    assert_eq!(p.inbound_b[0].replaces, Some(old.spi_out));
+    assert!(rekeyed(&p.events_b).is_none(), "B switched before QM3");
+    // QM3 arrives at B: B completes; A holds its new inbound SA but still sends on the old one.
+    assert!(p.run_until(Duration::from_secs(5), |p| rekeyed(&p.events_b).is_some()));
+    let qm3_at = p.now;
+    assert_eq!(p.inbound_a.len(), 1);
+    assert_eq!(p.inbound_a[0].replaces, Some(old.spi_in));
+    assert!(rekeyed(&p.events_a).is_none(), "A switched outbound at QM3");
     assert!(p.run_until(Duration::from_secs(5), |p| {
-        p.events_b
-            .iter()
-            .any(|e| matches!(e, Event::ChildRekeyed { .. }))
-            && p.children(true).len() == 1
+        rekeyed(&p.events_a).is_some() && p.children(true).len() == 1
     }));
-    let rk = |ev: &[Event]| {
-        ev.iter()
-            .find_map(|e| match e {
-                Event::ChildRekeyed {
-                    old_spi_in, new, ..
-                } => Some((*old_spi_in, new.clone())),
-                _ => None,
-            })
-            .unwrap()
-    };
-    let (old_a, new_a) = rk(&p.events_a);
-    let (old_b, new_b) = rk(&p.events_b);
+    assert!(
+        p.now - qm3_at >= OUTBOUND_SWITCH_DELAY - Duration::from_millis(20),
+        "A switched {:?} after QM3",
+        p.now - qm3_at
+    );
+    let (old_a, new_a) = rekeyed(&p.events_a).unwrap();
+    let (old_b, new_b) = rekeyed(&p.events_b).unwrap();
     assert_eq!(old_a, old.spi_in);
     assert_eq!(old_b, old.spi_out);
     assert_children_match(&new_a, &new_b);
     assert_ne!(new_a.spi_in, old.spi_in);
+    // The inbound SAs handed out first are the CHILD SA's.
+    assert_eq!(p.inbound_a[0].child.spi_in, new_a.spi_in);
+    assert_eq!(p.inbound_b[0].child.spi_in, new_b.spi_in);
     // No ChildDeleted for the old pair either side: ChildRekeyed carries its removal.
     assert_eq!(p.children(false).len(), 1);
     assert_eq!(p.children(true).len(), 1);
     assert_eq!(p.children(false)[0].spi_in, new_a.spi_in);
+    for ev in [&p.events_a, &p.events_b] {
+        assert!(!ev.iter().any(|e| matches!(e, Event::ChildDeleted { .. })));
+    }
+}
+
+#[test]
+fn lost_qm3_of_a_rekey_completes_on_the_peers_delete() {
+    // Issue 8 known limit fixed: QM3 of A's rekey is lost. B already has the new inbound SA
+    // (handed out with QM2) but waits for QM3 to switch outbound; A switches after
+    // OUTBOUND_SWITCH_DELAY and deletes the old SA, which only a peer that installed the new
+    // one does: B completes the CHILD SA then instead of losing it.
+    let (a, b) = configs();
+    let mut p = Pair::new(25, a, b, Mode::Main);
+    establish(&mut p);
+    let old = p.children(false)[0].clone();
+    p.inbound_b.clear();
+    // QM1, QM2, QM3 are the next three datagrams.
+    p.drop_nth = vec![p.sent + 3];
+    p.a.rekey_child(p.now, TUN, &mut p.rng_a).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| rekeyed(&p.events_a).is_some()));
+    assert!(
+        rekeyed(&p.events_b).is_none(),
+        "QM3 was not the lost datagram"
+    );
+    assert_eq!(p.inbound_b.len(), 1);
+    assert!(p.run_until(Duration::from_secs(5), |p| rekeyed(&p.events_b).is_some()));
+    let (old_b, new_b) = rekeyed(&p.events_b).unwrap();
+    let (_, new_a) = rekeyed(&p.events_a).unwrap();
+    assert_eq!(old_b, old.spi_out);
+    assert_children_match(&new_a, &new_b);
+    assert_eq!(p.inbound_b[0].child.spi_in, new_b.spi_in);
+    assert_eq!(p.children(true).len(), 1);
+    assert_eq!(p.children(false).len(), 1);
+    // Both ends keep working: another rekey over the same ISAKMP SA.
+    let (na, nb) = (p.events_a.len(), p.events_b.len());
+    p.a.rekey_child(p.now, TUN, &mut p.rng_a).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| {
+        rekeyed(&p.events_a[na..]).is_some() && rekeyed(&p.events_b[nb..]).is_some()
+    }));
+    assert_children_match(&p.children(false)[0], &p.children(true)[0]);
 }
 
 #[test]

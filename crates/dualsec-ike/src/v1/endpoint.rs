@@ -9,6 +9,15 @@
 //! [`Endpoint::poll_timeout`], drain [`Endpoint::poll_transmit`] and [`Endpoint::poll_event`]
 //! after every input or command. Events and errors are the IKEv2 types ([`Event`],
 //! [`crate::v2::NegotiationError`]), so the engine treats both endpoints alike.
+//!
+//! One addition: drain [`Endpoint::poll_inbound_first`] before the events. Quick mode (RFC 2409
+//! §5.5) has no answer to its last message, so each side's peer may send on a new CHILD SA
+//! before our `ChildEstablished`/`ChildRekeyed` event: strongSwan as initiator switches its
+//! outbound SA when QM2 arrives, as responder when QM3 arrives. The endpoint therefore hands
+//! out the new inbound SA as soon as its keys exist (responder: when sending QM2; initiator:
+//! when sending QM3), and the event that follows installs the outbound SA. As initiator of a
+//! rekey it also switches outbound only [`OUTBOUND_SWITCH_DELAY`] after QM3, when the peer has
+//! installed its inbound SA, and deletes the old SA then (make-before-break both ways).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -30,6 +39,24 @@ use crate::v2::wire::NON_ESP_MARKER;
 pub const REINITIATE_DELAY: Duration = Duration::from_secs(5);
 /// Longest wait between renegotiation attempts of a failing tunnel.
 pub const MAX_REINITIATE_DELAY: Duration = Duration::from_secs(60);
+
+/// How long after QM3 the initiator of a quick-mode rekey keeps sending on the old SA, so that
+/// the responder (which installs on QM3) has the new inbound SA before our first packet on it.
+pub const OUTBOUND_SWITCH_DELAY: Duration = Duration::from_secs(1);
+
+/// A CHILD SA's inbound ESP SA, to install now, before the event that completes the CHILD SA
+/// (see the module doc). `replaces`: the inbound SPI of the SA it rekeys (make-before-break; the
+/// event that follows names it again). If the exchange is abandoned, a `ChildDeleted` with this
+/// inbound SPI follows.
+#[derive(Clone, Debug)]
+pub struct InboundFirst {
+    /// The tunnel.
+    pub tunnel: TunnelId,
+    /// The CHILD SA; only its inbound half is to be installed now.
+    pub child: ChildSaInfo,
+    /// Inbound SPI of the CHILD SA this one replaces.
+    pub replaces: Option<u32>,
+}
 
 /// IKEv1 phase-1 exchange.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -64,6 +91,7 @@ pub struct Options {
 pub(crate) struct Output {
     pub transmits: VecDeque<Transmit>,
     pub events: VecDeque<Event>,
+    pub inbound_first: VecDeque<InboundFirst>,
 }
 
 struct Tunnel {
@@ -604,6 +632,12 @@ impl Endpoint {
     /// Next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.out.events.pop_front()
+    }
+
+    /// Next inbound SA to install ahead of its CHILD SA's event; drain before
+    /// [`Endpoint::poll_event`] (see the module doc).
+    pub fn poll_inbound_first(&mut self) -> Option<InboundFirst> {
+        self.out.inbound_first.pop_front()
     }
 
     /// When to call [`Endpoint::handle_timeout`] next.

@@ -12,4 +12,7 @@ mod proposal;
 mod sa;
 pub mod wire;
 
-pub use endpoint::{Endpoint, MAX_REINITIATE_DELAY, Mode, Options, REINITIATE_DELAY};
+pub use endpoint::{
+    Endpoint, InboundFirst, MAX_REINITIATE_DELAY, Mode, OUTBOUND_SWITCH_DELAY, Options,
+    REINITIATE_DELAY,
+};

@@ -19,7 +19,7 @@ use rand_core::CryptoRngCore;
 use tracing::{debug, info, warn};
 use zeroize::Zeroizing;
 
-use super::endpoint::{Mode, Options, Output};
+use super::endpoint::{InboundFirst, Mode, OUTBOUND_SWITCH_DELAY, Options, Output};
 use super::proposal::{
     EspChoice, esp_text, ike_text, phase1_sa, phase1_text, phase2_sa, phase2_text, select_phase1,
     select_phase2,
@@ -48,6 +48,10 @@ pub(crate) const VID_NATT: [u8; 16] = [
 ];
 
 const NONCE_LEN: usize = 32;
+/// How long after our outbound switch to a rekeyed CHILD SA the old one is deleted: our last
+/// packets on it may still wait in the peer's queues (strongSwan handles IKE and ESP on different
+/// threads, so a DELETE can overtake ESP sent before it).
+const OLD_SA_DELETE_DELAY: Duration = Duration::from_secs(1);
 /// A responder's half-open ISAKMP SA is dropped after this long.
 const HALF_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -148,6 +152,17 @@ pub(crate) struct Child {
     pub rekeyed: bool,
 }
 
+/// A rekey we initiated whose QM3 is sent: the new inbound SA is installed, the outbound switch
+/// (and the DELETE of the old SA) waits until the responder, which installs on QM3, is ready.
+struct Switch {
+    at: Instant,
+    /// When QM3 was sent: the new CHILD SA's lifetimes count from here.
+    negotiated_at: Instant,
+    info: ChildSaInfo,
+    /// (spi_in, spi_out) of the CHILD SA it replaces.
+    rekey_of: (u32, u32),
+}
+
 /// Our outstanding message that waits for an answer.
 struct Pending {
     bytes: Vec<u8>,
@@ -186,6 +201,11 @@ pub(crate) struct Isakmp {
     last_in: Option<(Vec<u8>, Vec<u8>)>,
     quick: BTreeMap<u32, Quick>,
     pub children: Vec<Child>,
+    /// Our rekeys waiting to switch outbound ([`OUTBOUND_SWITCH_DELAY`]).
+    switches: Vec<Switch>,
+    /// Inbound SPIs of CHILD SAs we rekeyed, to DELETE at the instant
+    /// ([`OLD_SA_DELETE_DELAY`] after the switch).
+    old_deletes: Vec<(Instant, u32)>,
     queue: Vec<Request>,
     pub established_at: Option<Instant>,
     send_initial_contact: bool,
@@ -376,6 +396,8 @@ impl Isakmp {
             last_in: None,
             quick: BTreeMap::new(),
             children: Vec::new(),
+            switches: Vec::new(),
+            old_deletes: Vec::new(),
             queue: Vec::new(),
             established_at: None,
             send_initial_contact: false,
@@ -1729,7 +1751,28 @@ impl Isakmp {
                     local_ts,
                     remote_ts,
                 )?;
-                self.install(now, info, rekey_of, true, out, rng);
+                // The peer sends on the new SA once it has QM3: our inbound SA first.
+                out.inbound_first.push_back(InboundFirst {
+                    tunnel: self.tunnel,
+                    child: info.clone(),
+                    replaces: rekey_of.map(|(i, _)| i),
+                });
+                match rekey_of {
+                    Some(old) if self.children.iter().any(|c| c.info.spi_in == old.0) => {
+                        // Make-before-break: keep sending on the old SA until the responder,
+                        // which installs on QM3, has the new one; then switch and delete the old.
+                        debug!(tunnel = %self.tunnel, spi_in = format_args!("{spi_in:08x}"),
+                            "quick-mode rekey: QM3 sent, outbound switches in {OUTBOUND_SWITCH_DELAY:?}");
+                        self.switches.push(Switch {
+                            at: now + OUTBOUND_SWITCH_DELAY,
+                            negotiated_at: now,
+                            info,
+                            rekey_of: old,
+                        });
+                        self.arm_child_timers();
+                    }
+                    _ => self.install(now, now, info, rekey_of, true, out),
+                }
                 self.pump(now, out, rng);
                 Ok(())
             }
@@ -1750,18 +1793,63 @@ impl Isakmp {
                 }
                 let info = *child;
                 // A CHILD SA with the same selectors replaced by the peer's rekey.
-                let old = self
-                    .children
-                    .iter()
-                    .find(|c| {
-                        !c.rekeyed
-                            && c.info.local_ts == info.local_ts
-                            && c.info.remote_ts == info.remote_ts
-                    })
-                    .map(|c| (c.info.spi_in, c.info.spi_out));
-                self.install(now, info, old, false, out, rng);
+                let old = self.same_selectors(&info);
+                self.install(now, now, info, old, false, out);
                 Ok(())
             }
+        }
+    }
+
+    /// (spi_in, spi_out) of the CHILD SA with the selectors of `info`: the one a peer's quick
+    /// mode for `info` rekeys.
+    fn same_selectors(&self, info: &ChildSaInfo) -> Option<(u32, u32)> {
+        self.children
+            .iter()
+            .find(|c| {
+                !c.rekeyed
+                    && c.info.spi_in != info.spi_in
+                    && c.info.local_ts == info.local_ts
+                    && c.info.remote_ts == info.remote_ts
+            })
+            .map(|c| (c.info.spi_in, c.info.spi_out))
+    }
+
+    /// The peer deletes the CHILD SA with outbound SPI `spi_out`. A peer deletes the SA it
+    /// rekeyed only after installing the new one, so a quick mode of the peer's that still
+    /// waits for QM3 with the same selectors is complete: its QM3 got lost (RFC 2409 §5.5 has
+    /// no answer to QM3 and no retransmission of it without a resent QM2).
+    fn commit_on_delete(
+        &mut self,
+        now: Instant,
+        spi_out: u32,
+        out: &mut Output,
+    ) {
+        let Some(old) = self.children.iter().find(|c| c.info.spi_out == spi_out) else {
+            return;
+        };
+        let (old_ts, old_spis) = (
+            (old.info.local_ts.clone(), old.info.remote_ts.clone()),
+            (old.info.spi_in, old.info.spi_out),
+        );
+        let waiting = self.quick.iter().find_map(|(id, q)| match &q.state {
+            QmState::ExpectQm3 { child, .. }
+                if (child.local_ts.clone(), child.remote_ts.clone()) == old_ts =>
+            {
+                Some(*id)
+            }
+            _ => None,
+        });
+        let Some(id) = waiting else {
+            return;
+        };
+        if let Some(Quick {
+            state: QmState::ExpectQm3 { child, .. },
+            ..
+        }) = self.quick.remove(&id)
+        {
+            info!(tunnel = %self.tunnel, msg_id = format_args!("{id:08x}"),
+                "peer deletes the SA its quick mode replaces before we saw QM3: QM3 lost, the new SA is in use");
+            self.install(now, now, *child, Some(old_spis), false, out);
         }
     }
 
@@ -1905,6 +1993,13 @@ impl Isakmp {
             our_ts,
             peer_ts,
         )?;
+        // The initiator sends on the new SA as soon as it has QM2: our inbound SA first; the
+        // outbound one follows on QM3.
+        out.inbound_first.push_back(InboundFirst {
+            tunnel: self.tunnel,
+            child: info.clone(),
+            replaces: self.same_selectors(&info).map(|(i, _)| i),
+        });
         self.quick.insert(
             msg_id,
             Quick {
@@ -1987,22 +2082,26 @@ impl Isakmp {
         })
     }
 
+    /// Completes a CHILD SA: the event for the engine, the replaced one removed (and, if we
+    /// rekeyed it, deleted a moment later). `born`: when its keys were agreed; its lifetimes
+    /// count from there.
+    #[allow(clippy::too_many_arguments)]
     fn install(
         &mut self,
         now: Instant,
+        born: Instant,
         info: ChildSaInfo,
         replaces: Option<(u32, u32)>,
         we_rekeyed: bool,
         out: &mut Output,
-        rng: &mut dyn CryptoRngCore,
     ) {
         info!(tunnel = %self.tunnel, spi_in = format_args!("{:08x}", info.spi_in),
             spi_out = format_args!("{:08x}", info.spi_out), "CHILD SA established (quick mode)");
         let child = Child {
-            rekey_at: now
+            rekey_at: born
                 .checked_add(info.soft_lifetime)
                 .filter(|_| !info.soft_lifetime.is_zero()),
-            expire_at: now
+            expire_at: born
                 .checked_add(info.hard_lifetime)
                 .filter(|_| !info.hard_lifetime.is_zero()),
             info: info.clone(),
@@ -2024,7 +2123,9 @@ impl Isakmp {
                     new: info,
                 });
                 if we_rekeyed {
-                    self.send_delete_esp(&[old_in], rng, out);
+                    // Packets we sent on the old SA may still sit in the peer's queues: delete
+                    // it a moment after the switch (its inbound SA keeps decrypting them).
+                    self.old_deletes.push((now + OLD_SA_DELETE_DELAY, old_in));
                 }
             }
             None => out.events.push_back(Event::ChildEstablished {
@@ -2037,11 +2138,15 @@ impl Isakmp {
     }
 
     fn arm_child_timers(&mut self) {
+        // The CHILD SA schedule: rekeys, and the outbound switches and old-SA DELETEs of our
+        // rekeys.
         match self
             .children
             .iter()
             .filter(|c| !c.rekeyed)
             .filter_map(|c| c.rekey_at)
+            .chain(self.switches.iter().map(|s| s.at))
+            .chain(self.old_deletes.iter().map(|(at, _)| *at))
             .min()
         {
             Some(t) => self.timers.set(Timer::RekeyChild, t),
@@ -2234,6 +2339,7 @@ impl Isakmp {
                             continue;
                         };
                         let spi = u32::from_be_bytes(b);
+                        self.commit_on_delete(now, spi, out);
                         if let Some(i) = self.children.iter().position(|c| c.info.spi_out == spi) {
                             let c = self.children.remove(i);
                             out.events.push_back(Event::ChildDeleted {
@@ -2393,6 +2499,20 @@ impl Isakmp {
                 }
                 Timer::RekeyIke => self.wants_rekey = true,
                 Timer::RekeyChild => {
+                    let (switch, wait): (Vec<Switch>, Vec<Switch>) =
+                        std::mem::take(&mut self.switches)
+                            .into_iter()
+                            .partition(|s| s.at <= now);
+                    self.switches = wait;
+                    for s in switch {
+                        self.install(now, s.negotiated_at, s.info, Some(s.rekey_of), true, out);
+                    }
+                    let (due, wait): (Vec<_>, Vec<_>) = std::mem::take(&mut self.old_deletes)
+                        .into_iter()
+                        .partition(|(at, _)| *at <= now);
+                    self.old_deletes = wait;
+                    let spis: Vec<u32> = due.into_iter().map(|(_, spi)| spi).collect();
+                    self.send_delete_esp(&spis, rng, out);
                     let due: Vec<(u32, u32)> = self
                         .children
                         .iter_mut()
@@ -2500,6 +2620,26 @@ impl Isakmp {
                 tunnel: self.tunnel,
                 spi_in: c.info.spi_in,
                 spi_out: c.info.spi_out,
+            });
+        }
+        // Inbound SAs handed out ahead of their CHILD SA (InboundFirst) go too.
+        let early = self
+            .switches
+            .drain(..)
+            .map(|s| (s.info.spi_in, s.info.spi_out))
+            .chain(
+                std::mem::take(&mut self.quick)
+                    .into_values()
+                    .filter_map(|q| match q.state {
+                        QmState::ExpectQm3 { child, .. } => Some((child.spi_in, child.spi_out)),
+                        QmState::ExpectQm2 { .. } => None,
+                    }),
+            );
+        for (spi_in, spi_out) in early {
+            out.events.push_back(Event::ChildDeleted {
+                tunnel: self.tunnel,
+                spi_in,
+                spi_out,
             });
         }
         if let DownReason::Failed(e) = &reason {

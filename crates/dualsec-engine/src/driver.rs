@@ -856,7 +856,94 @@ impl Driver {
                         debug!("record_event: {e:?}");
                     }
                 }
+                other => self.apply_ha_state(now, other),
             }
+        }
+    }
+
+    /// The failover actions beyond carrier and log (issue 6): structured switch records and
+    /// redundancy for DescribeVpnConnection, and moving the peer's traffic by deleting /
+    /// re-creating the master's CHILD SA under its live IKE SA (see [`crate::failover`]).
+    fn apply_ha_state(&mut self, now: Instant, a: Action) {
+        let res = match a {
+            Action::Switched {
+                connection,
+                at,
+                kind,
+                from,
+                to,
+                reason,
+                outage,
+            } => {
+                let wall = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .saturating_sub(now.saturating_duration_since(at));
+                let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+                let record = dualsec_control::model::SwitchRecord {
+                    time_ms: ms(wall),
+                    kind,
+                    from,
+                    to,
+                    reason,
+                    outage_ms: outage.map(ms),
+                };
+                self.control.record_switch(&connection, record).map(|_| ())
+            }
+            Action::Redundancy {
+                connection,
+                redundancy,
+            } => self
+                .control
+                .set_connection_redundancy(&connection, redundancy),
+            Action::WithdrawChild { connection, index } => {
+                self.steer_child(now, &connection, index, true);
+                Ok(())
+            }
+            Action::RestoreChild { connection, index } => {
+                self.steer_child(now, &connection, index, false);
+                Ok(())
+            }
+            Action::Probe { .. } | Action::Carry { .. } | Action::Log { .. } => Ok(()),
+        };
+        if let Err(e) = res {
+            debug!("failover state: {e:?}");
+        }
+    }
+
+    /// Deletes (`withdraw`) or re-creates the tunnel's CHILD SA, keeping its IKE SA.
+    fn steer_child(
+        &mut self,
+        now: Instant,
+        connection: &VpnConnectionId,
+        index: TunnelIndex,
+        withdraw: bool,
+    ) {
+        let Some((id, num)) = self
+            .running
+            .iter()
+            .find(|(_, r)| &r.connection == connection && r.index == index)
+            .map(|(id, r)| (id.clone(), r.num))
+        else {
+            return;
+        };
+        let t = dualsec_ike::v2::TunnelId(u64::from(num));
+        let n = index.number();
+        let res = if withdraw {
+            self.ep.delete_child_sas(now, t, &mut self.rng).map(|k| {
+                format!("steering: deleting {k} CHILD SA(s) of tunnel {n} (IKE SA kept) so the peer sends on the other tunnel too")
+            })
+        } else {
+            self.ep.create_child_sa(now, t, &mut self.rng).map(|()| {
+                format!("steering: tunnel {n} answers probes again; re-creating its CHILD SA (failback waits for the hold-down)")
+            })
+        };
+        match res {
+            Ok(line) => {
+                info!(connection = connection.as_str(), "{line}");
+                self.log(&id, &line);
+            }
+            Err(e) => debug!(tunnel = num, "steering not possible: {e}"),
         }
     }
 

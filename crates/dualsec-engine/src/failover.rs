@@ -12,7 +12,21 @@
 //!   (`ControlHandle::set_active_tunnel`, one atomic) and record `carrier` as the tunnel that
 //!   carries traffic (R-HA-3; `None` while no tunnel is healthy);
 //! - [`Action::Log`]: a line for the connection's event log (every switch with its reason and
-//!   timing, tunnel health changes, redundancy status R-HA-4/R-HA-5).
+//!   timing, tunnel health changes, redundancy status R-HA-4/R-HA-5);
+//! - [`Action::Switched`] and [`Action::Redundancy`]: the structured failover state
+//!   DescribeVpnConnection shows (`Control::record_switch`, `Control::set_connection_redundancy`);
+//! - [`Action::WithdrawChild`] / [`Action::RestoreChild`]: move the *peer's* traffic too (below).
+//!
+//! # Moving the peer's traffic
+//!
+//! The peer picks its own outbound SA. When only the path *toward* IP 1 fails, the peer still
+//! hears us from IP 1 (its DPD is content) and keeps sending on tunnel 1's CHILD SA into the void.
+//! So a failover away from the master whose IKE SA still exists deletes the master's CHILD SA
+//! (IKEv2 INFORMATIONAL Delete): the peer drops it and sends on tunnel 2's. The IKE SA stays and
+//! keeps being probed; once the master answers probes again, its CHILD SA is re-created
+//! (CREATE_CHILD_SA), and failback still waits for the hold-down with the new SAs up (make before
+//! break). Our inbound SA of the deleted CHILD SA stays installed until the peer answers the
+//! DELETE, so the peer's traffic on it keeps arriving in the meantime.
 //!
 //! Inbound ESP is accepted on both tunnels at all times by the data plane (peers route
 //! asymmetrically); only the outbound direction is decided here. Failback is make-before-break:
@@ -22,12 +36,17 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
+use std::time::Duration;
+
 use dualsec_control::ids::VpnConnectionId;
-use dualsec_control::model::TunnelIndex;
+use dualsec_control::model::{ConnectionRedundancy, SwitchKind, TunnelIndex};
 use dualsec_ha::{
     ConfigError, Failover, HaConfig, HaEvent, HaMetrics, Redundancy, SaDownCause, SaKind,
     SwitchReason, TunnelId, ZoneId,
 };
+
+/// How long a CHILD SA re-creation may take before it is asked for again.
+const RESTORE_RETRY: Duration = Duration::from_secs(5);
 
 /// Something the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +69,35 @@ pub(crate) enum Action {
         tunnel: Option<TunnelIndex>,
         message: String,
     },
+    /// Outbound traffic switched tunnels (for the connection's failover counters).
+    Switched {
+        connection: VpnConnectionId,
+        /// When the decision was taken.
+        at: Instant,
+        kind: SwitchKind,
+        from: TunnelIndex,
+        to: TunnelIndex,
+        /// Why, e.g. `tunnel 1: 3 probes lost in 604 ms`.
+        reason: String,
+        /// Failover: from the failed tunnel's last good sign to the switch.
+        outage: Option<Duration>,
+    },
+    /// The connection's redundancy changed (R-HA-4, R-HA-5).
+    Redundancy {
+        connection: VpnConnectionId,
+        redundancy: ConnectionRedundancy,
+    },
+    /// Delete this tunnel's CHILD SAs and keep its IKE SA, so the peer moves its traffic to the
+    /// other tunnel.
+    WithdrawChild {
+        connection: VpnConnectionId,
+        index: TunnelIndex,
+    },
+    /// Create a CHILD SA again under this tunnel's IKE SA (it answers probes again).
+    RestoreChild {
+        connection: VpnConnectionId,
+        index: TunnelIndex,
+    },
 }
 
 /// What was last fed to / applied from one connection's failover machine.
@@ -66,6 +114,13 @@ struct ConnHa {
     applied_active: Option<TunnelId>,
     /// What the store was last told.
     applied_carrier: Option<Option<TunnelIndex>>,
+    /// Redundancy the store was last told.
+    applied_redundancy: Option<ConnectionRedundancy>,
+    /// The master's CHILD SAs were withdrawn at this instant to move the peer's traffic; cleared
+    /// when a CHILD SA is up again or the IKE SA is gone (a new one brings its own CHILD SA).
+    withdrawn: Option<Instant>,
+    /// When the last re-creation was asked for.
+    restore_sent: Option<Instant>,
 }
 
 /// The failover machines of every connection this node runs.
@@ -128,6 +183,9 @@ impl HaSet {
                     last_probe: [None, None],
                     applied_active: None,
                     applied_carrier: None,
+                    applied_redundancy: None,
+                    withdrawn: None,
+                    restore_sent: None,
                 },
             );
         }
@@ -296,6 +354,96 @@ impl HaSet {
                 tunnel,
                 message,
             });
+            if let HaEvent::Switched(s) = &ev {
+                let (kind, outage) = match &s.reason {
+                    SwitchReason::Failed { .. } => (
+                        SwitchKind::Failover,
+                        Some(
+                            s.last_good
+                                .map_or(Duration::ZERO, |g| s.at.saturating_duration_since(g)),
+                        ),
+                    ),
+                    SwitchReason::Failback { .. } => (SwitchKind::Failback, None),
+                };
+                self.actions.push_back(Action::Switched {
+                    connection: connection.clone(),
+                    at: s.at,
+                    kind,
+                    from: index_of(s.from),
+                    to: index_of(s.to),
+                    reason: s.reason.to_string(),
+                    outage,
+                });
+                // Away from a master whose IKE SA and CHILD SA still exist: the path may work
+                // one way, so make the peer move too.
+                let master_failed = matches!(
+                    &s.reason,
+                    SwitchReason::Failed {
+                        tunnel: TunnelId::One,
+                        ..
+                    }
+                );
+                if master_failed && c.sas[0] == (true, true) && c.withdrawn.is_none() {
+                    c.withdrawn = Some(s.at);
+                    c.restore_sent = None;
+                    self.actions.push_back(Action::WithdrawChild {
+                        connection: connection.clone(),
+                        index: TunnelIndex::One,
+                    });
+                }
+            }
+        }
+        // The withdrawn CHILD SA is gone and the master answers probes again: re-create it.
+        if let Some(at) = c.withdrawn {
+            match c.sas[0] {
+                // The IKE SA is gone: its renegotiation brings a CHILD SA with it.
+                (false, _) => {
+                    c.withdrawn = None;
+                    c.restore_sent = None;
+                }
+                // Re-created.
+                (true, true) if c.restore_sent.is_some() => {
+                    c.withdrawn = None;
+                    c.restore_sent = None;
+                }
+                // The peer has not answered the DELETE yet.
+                (true, true) => {}
+                (true, false) => {
+                    let answered =
+                        c.ha.last_probe_answer(TunnelId::One)
+                            .is_some_and(|a| a > at);
+                    let due = c
+                        .restore_sent
+                        .is_none_or(|sent| now >= sent + RESTORE_RETRY);
+                    if answered && due {
+                        c.restore_sent = Some(now);
+                        self.actions.push_back(Action::RestoreChild {
+                            connection: connection.clone(),
+                            index: TunnelIndex::One,
+                        });
+                    }
+                }
+            }
+        }
+        let redundancy = match c.ha.redundancy() {
+            Redundancy::Redundant => ConnectionRedundancy::DualZone,
+            Redundancy::LinkRedundancyOnly => ConnectionRedundancy::LinkRedundancyOnly,
+            Redundancy::NoRedundancy => {
+                let only = if c.ha.health(TunnelId::Two).is_healthy() {
+                    TunnelId::Two
+                } else {
+                    TunnelId::One
+                };
+                ConnectionRedundancy::OnlyOneTunnel(index_of(only))
+            }
+            Redundancy::Down => ConnectionRedundancy::NoTunnelUp,
+        };
+        if c.applied_redundancy != Some(redundancy) {
+            c.applied_redundancy = Some(redundancy);
+            self.actions.push_back(Action::Redundancy {
+                connection: connection.clone(),
+                redundancy,
+            });
         }
         let active = c.ha.active();
         let carrier = (c.ha.redundancy() != Redundancy::Down).then_some(index_of(active));
@@ -456,6 +604,246 @@ mod tests {
         for i in [TunnelIndex::One, TunnelIndex::Two] {
             h.observe(&conn(), i, true, true, SaDownCause::NegotiationFailed, t0);
         }
+    }
+
+    fn switched(actions: &[Action]) -> Vec<(SwitchKind, TunnelIndex, Option<Duration>)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Switched {
+                    kind, to, outage, ..
+                } => Some((*kind, *to, *outage)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn redundancies(actions: &[Action]) -> Vec<ConnectionRedundancy> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Redundancy { redundancy, .. } => Some(*redundancy),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn steering(actions: &[Action]) -> Vec<&'static str> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::WithdrawChild {
+                    index: TunnelIndex::One,
+                    ..
+                } => Some("withdraw 1"),
+                Action::RestoreChild {
+                    index: TunnelIndex::One,
+                    ..
+                } => Some("restore 1"),
+                Action::WithdrawChild { .. } | Action::RestoreChild { .. } => Some("tunnel 2?"),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Issue 6 visibility: every switch is a structured record (kind, tunnels, outage from the
+    /// last good probe answer), and the redundancy follows the tunnels (R-HA-4, R-HA-5).
+    #[test]
+    fn switches_and_redundancy_are_reported_as_structured_actions() {
+        let mut h = HaSet::new(HaConfig::default()).unwrap();
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut all = Vec::new();
+        up(&mut h, t0, ["zone-a", "zone-b"]);
+        all.extend(drain(&mut h));
+        let both = [TunnelIndex::One, TunnelIndex::Two];
+        run(&mut h, &mut now, Duration::from_secs(1), &both, &mut all);
+        assert_eq!(
+            redundancies(&all).last(),
+            Some(&ConnectionRedundancy::DualZone)
+        );
+        assert!(switched(&all).is_empty());
+        all.clear();
+        run(
+            &mut h,
+            &mut now,
+            Duration::from_secs(2),
+            &[TunnelIndex::Two],
+            &mut all,
+        );
+        let sw = switched(&all);
+        assert_eq!(sw.len(), 1, "{sw:?}");
+        assert_eq!((sw[0].0, sw[0].1), (SwitchKind::Failover, TunnelIndex::Two));
+        // Outage = last good answer → switch: the detection time (3 × 200 ms) plus at most one
+        // probe interval of phase and the 10 ms steps of the test loop.
+        let outage = sw[0].2.unwrap();
+        assert!(
+            outage >= Duration::from_millis(600) && outage <= Duration::from_millis(820),
+            "{outage:?}"
+        );
+        assert_eq!(
+            redundancies(&all),
+            vec![ConnectionRedundancy::OnlyOneTunnel(TunnelIndex::Two)]
+        );
+        all.clear();
+        run(&mut h, &mut now, Duration::from_secs(4), &both, &mut all);
+        assert_eq!(
+            switched(&all),
+            vec![(SwitchKind::Failback, TunnelIndex::One, None)]
+        );
+        assert_eq!(redundancies(&all), vec![ConnectionRedundancy::DualZone]);
+        // Both down: no tunnel up.
+        all.clear();
+        run(&mut h, &mut now, Duration::from_secs(2), &[], &mut all);
+        assert_eq!(
+            redundancies(&all).last(),
+            Some(&ConnectionRedundancy::NoTunnelUp)
+        );
+    }
+
+    /// Issue 6 steering: a failover away from a master whose IKE SA lives withdraws its CHILD SA
+    /// once; the CHILD SA is re-created only after the master answers probes again (not while
+    /// the path is still cut), and failback still waits for the hold-down with it up.
+    #[test]
+    fn probe_loss_failover_withdraws_the_masters_child_and_restores_it_when_probes_answer() {
+        let mut h = HaSet::new(HaConfig::default()).unwrap();
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut all = Vec::new();
+        let c = conn();
+        up(&mut h, t0, ["zone-a", "zone-b"]);
+        let both = [TunnelIndex::One, TunnelIndex::Two];
+        let only2 = [TunnelIndex::Two];
+        run(&mut h, &mut now, Duration::from_secs(1), &both, &mut all);
+        assert!(steering(&all).is_empty());
+        all.clear();
+        run(&mut h, &mut now, Duration::from_secs(1), &only2, &mut all);
+        assert_eq!(steering(&all), vec!["withdraw 1"]);
+        // Still cut; the peer's DELETE answer arrives later (the driver reports the CHILD SA
+        // gone); the master does not answer: nothing is re-created.
+        all.clear();
+        run(&mut h, &mut now, Duration::from_secs(1), &only2, &mut all);
+        h.observe(
+            &c,
+            TunnelIndex::One,
+            true,
+            false,
+            SaDownCause::DeletedLocally,
+            now,
+        );
+        all.extend(drain(&mut h));
+        run(&mut h, &mut now, Duration::from_secs(1), &only2, &mut all);
+        assert!(steering(&all).is_empty(), "{:?}", steering(&all));
+        // The path heals: the master's IKE SA answers probes again → one re-creation.
+        all.clear();
+        run(
+            &mut h,
+            &mut now,
+            Duration::from_millis(500),
+            &both,
+            &mut all,
+        );
+        assert_eq!(steering(&all), vec!["restore 1"]);
+        // Not asked again while it is in flight (retry only after 5 s).
+        all.clear();
+        run(&mut h, &mut now, Duration::from_secs(2), &both, &mut all);
+        assert!(steering(&all).is_empty());
+        assert!(
+            carriers(&all).is_empty(),
+            "no failback without its CHILD SA"
+        );
+        // The new CHILD SA is up: failback after the hold-down, nothing more to steer.
+        let restored = now;
+        h.observe(
+            &c,
+            TunnelIndex::One,
+            true,
+            true,
+            SaDownCause::DeletedLocally,
+            now,
+        );
+        run(&mut h, &mut now, Duration::from_secs(4), &both, &mut all);
+        assert_eq!(
+            carriers(&all),
+            vec![(TunnelIndex::One, Some(TunnelIndex::One))]
+        );
+        assert!(now - restored >= Duration::from_secs(3));
+        assert!(steering(&all).is_empty());
+    }
+
+    #[test]
+    fn a_restore_that_does_not_come_up_is_asked_again_after_5_s() {
+        let mut h = HaSet::new(HaConfig::default()).unwrap();
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut all = Vec::new();
+        let c = conn();
+        up(&mut h, t0, ["zone-a", "zone-b"]);
+        let both = [TunnelIndex::One, TunnelIndex::Two];
+        run(&mut h, &mut now, Duration::from_secs(1), &both, &mut all);
+        run(
+            &mut h,
+            &mut now,
+            Duration::from_secs(1),
+            &[TunnelIndex::Two],
+            &mut all,
+        );
+        h.observe(
+            &c,
+            TunnelIndex::One,
+            true,
+            false,
+            SaDownCause::DeletedLocally,
+            now,
+        );
+        all.clear();
+        run(
+            &mut h,
+            &mut now,
+            Duration::from_millis(5500),
+            &both,
+            &mut all,
+        );
+        assert_eq!(steering(&all), vec!["restore 1", "restore 1"]);
+    }
+
+    #[test]
+    fn failovers_without_a_live_master_ike_sa_do_not_steer() {
+        let mut h = HaSet::new(HaConfig::default()).unwrap();
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut all = Vec::new();
+        let c = conn();
+        up(&mut h, t0, ["zone-a", "zone-b"]);
+        let both = [TunnelIndex::One, TunnelIndex::Two];
+        run(&mut h, &mut now, Duration::from_secs(1), &both, &mut all);
+        all.clear();
+        // The peer deleted tunnel 1's IKE SA (and with it the CHILD SA): nothing to withdraw.
+        h.observe(
+            &c,
+            TunnelIndex::One,
+            false,
+            false,
+            SaDownCause::DeletedByPeer,
+            now,
+        );
+        all.extend(drain(&mut h));
+        assert_eq!(switched(&all).len(), 1);
+        assert!(steering(&all).is_empty());
+        // The backup failing while it carries traffic is not the master's failure either.
+        h.observe(
+            &c,
+            TunnelIndex::One,
+            true,
+            true,
+            SaDownCause::DeletedByPeer,
+            now,
+        );
+        run(&mut h, &mut now, Duration::from_secs(4), &both, &mut all);
+        all.clear();
+        h.dpd_dead(&c, TunnelIndex::Two, now);
+        all.extend(drain(&mut h));
+        assert!(steering(&all).is_empty());
     }
 
     #[test]

@@ -165,6 +165,33 @@ impl IkeEndpoints {
         }
     }
 
+    /// Deletes the tunnel's CHILD SAs and keeps its IKE SA (issue 6: moves the peer's traffic to
+    /// the other tunnel); returns how many. IKEv2 only so far: IKEv1 tunnels are refused.
+    pub fn delete_child_sas(
+        &mut self,
+        now: Instant,
+        id: TunnelId,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<usize, Error> {
+        if self.is_v1(id) {
+            return Err(Error::ApiMisuse("IKEv1: no CHILD SA steering yet"));
+        }
+        self.v2.delete_child_sas(now, id, rng)
+    }
+
+    /// Creates a CHILD SA under the tunnel's IKE SA again (issue 6); IKEv2 only so far.
+    pub fn create_child_sa(
+        &mut self,
+        now: Instant,
+        id: TunnelId,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        if self.is_v1(id) {
+            return Err(Error::ApiMisuse("IKEv1: no CHILD SA steering yet"));
+        }
+        self.v2.create_child_sa(now, id, rng)
+    }
+
     /// Handles one UDP datagram as received (marker included on the NAT-T port), routed by
     /// the ISAKMP major version; anything but version 1 goes to the IKEv2 endpoint, which
     /// answers unknown versions as RFC 7296 §2.5 says and ignores what is not IKE.

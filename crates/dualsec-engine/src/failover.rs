@@ -42,7 +42,7 @@ use dualsec_control::ids::VpnConnectionId;
 use dualsec_control::model::{ConnectionRedundancy, SwitchKind, TunnelIndex};
 use dualsec_ha::{
     ConfigError, Failover, HaConfig, HaEvent, HaMetrics, Redundancy, SaDownCause, SaKind,
-    SwitchReason, TunnelId, ZoneId,
+    SwitchReason, TunnelId, Unhealthy, ZoneId,
 };
 
 /// How long a CHILD SA re-creation may take before it is asked for again.
@@ -374,13 +374,14 @@ impl HaSet {
                     reason: s.reason.to_string(),
                     outage,
                 });
-                // Away from a master whose IKE SA and CHILD SA still exist: the path may work
-                // one way, so make the peer move too.
+                // Away from a master whose probes went unanswered while its IKE SA and CHILD SA
+                // still exist: the path may work one way, so make the peer move too. (At start,
+                // a master not answered yet is no reason to steer.)
                 let master_failed = matches!(
                     &s.reason,
                     SwitchReason::Failed {
                         tunnel: TunnelId::One,
-                        ..
+                        why: Unhealthy::ProbesLost { .. },
                     }
                 );
                 if master_failed && c.sas[0] == (true, true) && c.withdrawn.is_none() {
@@ -815,8 +816,29 @@ mod tests {
         let mut all = Vec::new();
         let c = conn();
         up(&mut h, t0, ["zone-a", "zone-b"]);
+        // At start the backup may answer its first probe before the master: traffic starts on
+        // tunnel 2 (a failover), but a master not answered yet is no reason to steer the peer.
+        let first = drain(&mut h);
+        answer(
+            &mut h,
+            &first,
+            &[TunnelIndex::Two],
+            t0 + Duration::from_millis(5),
+        );
+        all.extend(first);
+        all.extend(drain(&mut h));
+        run(
+            &mut h,
+            &mut now,
+            Duration::from_millis(100),
+            &[TunnelIndex::Two],
+            &mut all,
+        );
+        assert_eq!(switched(&all).len(), 1, "{:?}", switched(&all));
+        assert!(steering(&all).is_empty());
         let both = [TunnelIndex::One, TunnelIndex::Two];
-        run(&mut h, &mut now, Duration::from_secs(1), &both, &mut all);
+        run(&mut h, &mut now, Duration::from_secs(4), &both, &mut all);
+        assert!(steering(&all).is_empty());
         all.clear();
         // The peer deleted tunnel 1's IKE SA (and with it the CHILD SA): nothing to withdraw.
         h.observe(

@@ -135,6 +135,11 @@ fn cli_does_the_actions_through_the_signed_api() {
             && out.contains("cli-psk-2"),
         "{out}"
     );
+    // Issue 6: the failover block, one `Key  Value` line per field (no engine here: nothing up).
+    let line = |k: &str| out.lines().find(|l| l.starts_with(k)).unwrap_or_default();
+    assert!(line("Failover.Redundancy ").ends_with(" none"), "{out}");
+    assert!(line("Failover.FailoverCount ").ends_with(" 0"), "{out}");
+    assert!(line("Failover.TotalOutageMs ").ends_with(" 0"), "{out}");
     let o = cli(
         &[
             "--credentials",

@@ -1818,12 +1818,7 @@ impl Isakmp {
     /// rekeyed only after installing the new one, so a quick mode of the peer's that still
     /// waits for QM3 with the same selectors is complete: its QM3 got lost (RFC 2409 §5.5 has
     /// no answer to QM3 and no retransmission of it without a resent QM2).
-    fn commit_on_delete(
-        &mut self,
-        now: Instant,
-        spi_out: u32,
-        out: &mut Output,
-    ) {
+    fn commit_on_delete(&mut self, now: Instant, spi_out: u32, out: &mut Output) {
         let Some(old) = self.children.iter().find(|c| c.info.spi_out == spi_out) else {
             return;
         };
@@ -2623,18 +2618,16 @@ impl Isakmp {
             });
         }
         // Inbound SAs handed out ahead of their CHILD SA (InboundFirst) go too.
-        let early = self
-            .switches
-            .drain(..)
-            .map(|s| (s.info.spi_in, s.info.spi_out))
-            .chain(
-                std::mem::take(&mut self.quick)
-                    .into_values()
-                    .filter_map(|q| match q.state {
+        let early =
+            self.switches
+                .drain(..)
+                .map(|s| (s.info.spi_in, s.info.spi_out))
+                .chain(std::mem::take(&mut self.quick).into_values().filter_map(
+                    |q| match q.state {
                         QmState::ExpectQm3 { child, .. } => Some((child.spi_in, child.spi_out)),
                         QmState::ExpectQm2 { .. } => None,
-                    }),
-            );
+                    },
+                ));
         for (spi_in, spi_out) in early {
             out.events.push_back(Event::ChildDeleted {
                 tunnel: self.tunnel,

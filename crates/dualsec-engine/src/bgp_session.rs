@@ -565,8 +565,7 @@ impl Session {
 
     fn run(mut self) {
         self.speaker.start(Instant::now());
-        loop {
-            let mut stop = false;
+        'run: loop {
             while let Some(cmd) = self.next_command() {
                 match cmd {
                     Command::SetAdvertised(nets) => {
@@ -575,11 +574,9 @@ impl Session {
                         self.status.advertised = nets;
                         self.dirty = true;
                     }
-                    Command::Stop => stop = true,
+                    // A dropped handle reads as Stop on every call: leave at once.
+                    Command::Stop => break 'run,
                 }
-            }
-            if stop {
-                break;
             }
             let now = Instant::now();
             if self.speaker.poll_timeout().is_some_and(|t| t <= now) {
@@ -1042,5 +1039,390 @@ mod tests {
         }
         .to_string();
         assert!(t.starts_with("connect to 169.254.10.2:179: "), "{t}");
+    }
+}
+
+/// The runtime against an in-process peer (a passive [`Speaker`] on a 127.0.0.1 listener):
+/// real kernel TCP and TCP MD5 without namespaces or root. The BIRD/FRR interop is in
+/// `tests/bgp_session_interop.rs`.
+#[cfg(test)]
+mod loopback {
+    #![allow(clippy::unwrap_used)]
+
+    use std::net::TcpListener;
+    use std::sync::atomic::AtomicBool;
+
+    use dualsec_bgp::wire::{CeaseSubcode, ErrorCode};
+    use dualsec_bgp::{SessionError, State};
+
+    use super::*;
+
+    const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+    fn net(s: &str) -> Ipv4Net {
+        s.parse().unwrap()
+    }
+
+    /// A customer speaker (AS 65001, passive) serving one connection at a time.
+    struct Peer {
+        port: u16,
+        events: Arc<Mutex<Vec<SessionEvent>>>,
+        learned: Arc<Mutex<Vec<Ipv4Prefix>>>,
+        stop: Arc<AtomicBool>,
+        thread: Option<JoinHandle<()>>,
+    }
+
+    impl Peer {
+        fn start(key: Option<&str>, advertise: &[&str]) -> Peer {
+            let listener = TcpListener::bind((LO, 0)).unwrap();
+            if let Some(k) = key {
+                tcp_md5::set_md5sig(&listener, LO, Some(k.as_bytes())).unwrap();
+            }
+            listener.set_nonblocking(true).unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let mut cfg = SessionConfig::new(Asn(45104), Ipv4Addr::new(127, 0, 0, 2), LO);
+            cfg.local_asn = Asn(65001);
+            cfg.passive = true;
+            // Accept again soon after a NOTIFICATION (the speaker refuses connections while Idle).
+            cfg.connect_retry = Duration::from_millis(200);
+            cfg.hold_time = Duration::from_secs(3);
+            cfg.advertised = advertise.iter().map(|s| s.parse().unwrap()).collect();
+            let events = Arc::new(Mutex::new(Vec::new()));
+            let learned = Arc::new(Mutex::new(Vec::new()));
+            let stop = Arc::new(AtomicBool::new(false));
+            let (e, l, s) = (events.clone(), learned.clone(), stop.clone());
+            let thread = std::thread::spawn(move || serve(listener, cfg, &e, &l, &s));
+            Peer {
+                port,
+                events,
+                learned,
+                stop,
+                thread: Some(thread),
+            }
+        }
+
+        fn events(&self) -> Vec<SessionEvent> {
+            lock(&self.events).clone()
+        }
+
+        fn learned(&self) -> Vec<Ipv4Prefix> {
+            lock(&self.learned).clone()
+        }
+    }
+
+    impl Drop for Peer {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    fn serve(
+        listener: TcpListener,
+        cfg: SessionConfig,
+        events: &Mutex<Vec<SessionEvent>>,
+        learned: &Mutex<Vec<Ipv4Prefix>>,
+        stop: &AtomicBool,
+    ) {
+        let mut sp = Speaker::new(cfg);
+        sp.start(Instant::now());
+        let mut conn: Option<TcpStream> = None;
+        let mut buf = [0u8; 4096];
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if conn.is_none() {
+                if let Ok((s, _)) = listener.accept() {
+                    s.set_nonblocking(false).unwrap();
+                    s.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+                    conn = Some(s);
+                    sp.tcp_connected(now);
+                } else {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+            if sp.poll_timeout().is_some_and(|t| t <= now) {
+                sp.handle_timeout(now);
+            }
+            while let Some(b) = sp.poll_transmit() {
+                if let Some(s) = conn.as_mut() {
+                    let _ = s.write_all(&b);
+                }
+            }
+            while let Some(e) = sp.poll_event() {
+                if e == SessionEvent::CloseTcp {
+                    conn = None;
+                }
+                lock(events).push(e);
+            }
+            *lock(learned) = sp.routes().map(|r| r.prefix).collect();
+            if let Some(s) = conn.as_mut() {
+                match s.read(&mut buf) {
+                    Ok(0) => {
+                        conn = None;
+                        sp.tcp_closed(Instant::now());
+                    }
+                    Ok(n) => sp.bytes_received(&buf[..n], Instant::now()),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(_) => {
+                        conn = None;
+                        sp.tcp_closed(Instant::now());
+                    }
+                }
+            }
+        }
+    }
+
+    fn plan(key: Option<&str>, advertise: &[&str]) -> SessionPlan {
+        SessionPlan {
+            connection: "vco-loop".parse().unwrap(),
+            index: TunnelIndex::One,
+            tunnel_cidr: "127.0.0.0/30".parse().unwrap(),
+            local_ip: LO,
+            peer_ip: LO,
+            local_asn: 45104,
+            peer_asn: 65001,
+            auth_key: key.map(str::to_owned),
+            advertise: advertise.iter().map(|s| net(s)).collect(),
+        }
+    }
+
+    fn config(port: u16) -> BgpSessionsConfig {
+        BgpSessionsConfig {
+            connect_retry: Duration::from_millis(400),
+            hold_time: Duration::from_secs(3),
+            port,
+            ..Default::default()
+        }
+    }
+
+    fn tunnel() -> TunnelId {
+        "tun-loop1".parse().unwrap()
+    }
+
+    fn one(p: SessionPlan) -> BTreeMap<TunnelId, SessionPlan> {
+        BTreeMap::from([(tunnel(), p)])
+    }
+
+    fn wait_for(
+        what: &str,
+        s: &BgpSessions,
+        timeout: Duration,
+        mut done: impl FnMut(&SessionStatus) -> bool,
+    ) -> SessionStatus {
+        let end = Instant::now() + timeout;
+        loop {
+            let st = s.snapshot().remove(&tunnel()).unwrap();
+            if done(&st) {
+                return st;
+            }
+            assert!(
+                Instant::now() < end,
+                "timed out waiting for {what}: {st:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// RFC 2385 + RFC 4271: with the key on both ends the session comes up, the peer's prefix is
+    /// learned (its 0.0.0.0/0 is not), ours is advertised; an `advertise` change is sent without a
+    /// reset; shutdown is a Cease / Administrative Shutdown the peer receives.
+    #[test]
+    fn md5_session_learns_advertises_updates_and_ceases() {
+        let peer = Peer::start(Some("s3cret"), &["198.19.0.0/24", "0.0.0.0/0"]);
+        let mut s = BgpSessions::new(config(peer.port)).unwrap();
+        let g0 = s.changed();
+        s.apply(&one(plan(Some("s3cret"), &["198.18.0.0/24"])));
+        let st = wait_for("Established + route", &s, Duration::from_secs(5), |st| {
+            st.state == State::Established && !st.learned.is_empty()
+        });
+        assert!(s.changed() > g0);
+        assert_eq!(st.learned, vec![net("198.19.0.0/24")]);
+        assert_eq!(st.peer_asn, Some(65001));
+        assert_eq!(st.peer_router_id, Some(Ipv4Addr::new(127, 0, 0, 2)));
+        assert_eq!(st.hold_time, Some(Duration::from_secs(3)));
+        assert_eq!(st.last_error, None);
+        assert!(st.established_since.is_some() && st.established_at.is_some());
+        let st = wait_for("default route refused", &s, Duration::from_secs(2), |st| {
+            !st.rejected.is_empty()
+        });
+        assert_eq!(
+            st.rejected,
+            vec![(net("0.0.0.0/0"), RejectReason::DefaultRoute)]
+        );
+        assert!(st.counters.updates_in >= 1 && st.counters.updates_out >= 1);
+        assert_eq!(
+            (st.counters.established, st.counters.connect_attempts),
+            (1, 1)
+        );
+        let end = Instant::now() + Duration::from_secs(3);
+        while peer.learned() != vec!["198.18.0.0/24".parse().unwrap()] {
+            assert!(Instant::now() < end, "peer learned {:?}", peer.learned());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+
+        // Only `advertise` changed: the same session announces and withdraws the difference.
+        s.apply(&one(plan(Some("s3cret"), &["198.18.1.0/24"])));
+        while peer.learned() != vec!["198.18.1.0/24".parse().unwrap()] {
+            assert!(Instant::now() < end, "peer learned {:?}", peer.learned());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let st = s.snapshot().remove(&tunnel()).unwrap();
+        assert_eq!(st.state, State::Established);
+        assert_eq!(
+            st.counters.established, 1,
+            "no reset for an advertise change"
+        );
+        assert_eq!(st.advertised, vec![net("198.18.1.0/24")]);
+
+        // Keepalives keep it up past the 3 s hold time.
+        std::thread::sleep(Duration::from_secs(4));
+        let st = s.snapshot().remove(&tunnel()).unwrap();
+        assert_eq!(st.state, State::Established, "{st:#?}");
+        assert_eq!(st.counters.established, 1);
+
+        s.shutdown();
+        assert!(s.snapshot().is_empty());
+        let cease = peer.events().into_iter().find_map(|e| match e {
+            SessionEvent::Down {
+                reason: DownReason::Received(n),
+                ..
+            } => Some(n),
+            _ => None,
+        });
+        let n = cease.expect("the peer received a NOTIFICATION");
+        assert_eq!(
+            (n.code, n.subcode),
+            (ErrorCode::CEASE, CeaseSubcode::ADMINISTRATIVE_SHUTDOWN.0)
+        );
+    }
+
+    /// RFC 2385 §2: a wrong key gets no answer (the peer's kernel drops the SYNs): never
+    /// Established, and the status says the attempts timed out and names the MD5 key.
+    #[test]
+    fn rfc2385_wrong_key_never_establishes_and_says_why() {
+        let peer = Peer::start(Some("s3cret"), &["198.19.0.0/24"]);
+        let mut s = BgpSessions::new(config(peer.port)).unwrap();
+        s.apply(&one(plan(Some("wrong"), &["198.18.0.0/24"])));
+        let st = wait_for("a connect timeout", &s, Duration::from_secs(3), |st| {
+            st.last_error.is_some()
+        });
+        assert!(
+            matches!(st.last_error, Some(SessionFault::ConnectTimeout { .. })),
+            "{st:#?}"
+        );
+        assert!(
+            st.last_error.as_ref().unwrap().to_string().contains("MD5"),
+            "{st:#?}"
+        );
+        let st = wait_for("another attempt", &s, Duration::from_secs(3), |st| {
+            st.counters.connect_attempts >= 3
+        });
+        assert_eq!(st.counters.established, 0);
+        assert!(st.learned.is_empty());
+        assert!(peer.events().is_empty(), "{:?}", peer.events());
+    }
+
+    /// No listener: the connection is refused, reported, and retried every `connect_retry`.
+    #[test]
+    fn refused_connection_is_reported_and_retried() {
+        let port = TcpListener::bind((LO, 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut s = BgpSessions::new(config(port)).unwrap();
+        s.apply(&one(plan(None, &[])));
+        let st = wait_for("two refused attempts", &s, Duration::from_secs(3), |st| {
+            st.counters.connect_attempts >= 2
+        });
+        let e = st.last_error.unwrap();
+        assert!(matches!(e, SessionFault::Connect { .. }), "{e:?}");
+        assert!(e.to_string().contains("refused"), "{e}");
+        assert_ne!(st.state, State::Established);
+    }
+
+    /// Until the engine puts the local BGP IP on the TUN, bind fails (EADDRNOTAVAIL): a
+    /// retried attempt whose status names the address.
+    #[test]
+    fn missing_local_address_is_a_retried_attempt() {
+        let mut s = BgpSessions::new(config(179)).unwrap();
+        let mut p = plan(None, &[]);
+        p.local_ip = "198.51.100.77".parse().unwrap();
+        p.peer_ip = "198.51.100.78".parse().unwrap();
+        s.apply(&one(p));
+        let st = wait_for("two attempts", &s, Duration::from_secs(3), |st| {
+            st.counters.connect_attempts >= 2
+        });
+        let e = st.last_error.unwrap();
+        assert!(
+            matches!(e, SessionFault::LocalAddress { local, .. } if local == Ipv4Addr::new(198, 51, 100, 77)),
+            "{e:?}"
+        );
+    }
+
+    /// Issue 7 / RFC 4486: one prefix over the limit ends the session with a Cease the status
+    /// shows, and nothing stays learned.
+    #[test]
+    fn route_limit_ends_the_session_and_is_reported() {
+        let peer = Peer::start(None, &["198.19.0.0/24", "198.19.1.0/24"]);
+        let mut cfg = config(peer.port);
+        cfg.max_prefixes = 1;
+        let mut s = BgpSessions::new(cfg).unwrap();
+        s.apply(&one(plan(None, &["198.18.0.0/24"])));
+        let st = wait_for("the limit Cease", &s, Duration::from_secs(5), |st| {
+            matches!(
+                st.last_error,
+                Some(SessionFault::Down(DownReason::Sent(
+                    SessionError::MaxPrefixes { .. },
+                    _
+                )))
+            )
+        });
+        assert!(st.learned.is_empty(), "{st:#?}");
+        assert_ne!(st.state, State::Established);
+        let text = st.last_error.unwrap().to_string();
+        assert!(text.contains("more than 1 prefixes"), "{text}");
+    }
+
+    /// Removing a plan stops its session; a changed plan (other ASN) restarts it.
+    #[test]
+    fn apply_stops_removed_and_restarts_changed_sessions() {
+        let peer = Peer::start(None, &["198.19.0.0/24"]);
+        let mut s = BgpSessions::new(config(peer.port)).unwrap();
+        let mut p = plan(None, &["198.18.0.0/24"]);
+        p.peer_asn = 65099; // wrong: the peer is AS 65001
+        s.apply(&one(p));
+        let st = wait_for("Bad Peer AS", &s, Duration::from_secs(5), |st| {
+            matches!(
+                st.last_error,
+                Some(SessionFault::Down(DownReason::Sent(
+                    SessionError::BadPeerAs { .. },
+                    _
+                )))
+            )
+        });
+        assert_ne!(st.state, State::Established);
+        s.apply(&one(plan(None, &["198.18.0.0/24"])));
+        let st = wait_for("Established", &s, Duration::from_secs(5), |st| {
+            st.state == State::Established
+        });
+        assert_eq!(st.counters.established, 1);
+        let g = s.changed();
+        s.apply(&BTreeMap::new());
+        assert!(s.snapshot().is_empty());
+        assert!(s.changed() > g);
+        let end = Instant::now() + Duration::from_secs(3);
+        while !peer.events().iter().any(|e| {
+            matches!(e, SessionEvent::Down { reason: DownReason::Received(n), .. } if n.code == ErrorCode::CEASE)
+        }) {
+            assert!(Instant::now() < end, "{:?}", peer.events());
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }

@@ -943,7 +943,13 @@ impl Driver {
                 info!(connection = connection.as_str(), "{line}");
                 self.log(&id, &line);
             }
-            Err(e) => debug!(tunnel = num, "steering not possible: {e}"),
+            Err(e) => {
+                debug!(tunnel = num, "steering not possible: {e}");
+                if withdraw {
+                    self.ha.withdraw_failed(connection, index, now);
+                    self.apply_ha(now);
+                }
+            }
         }
     }
 

@@ -106,8 +106,11 @@ struct ConnHa {
     ha: Failover,
     /// Zone each tunnel is configured in; `None` = not configured on this node.
     zones: [Option<ZoneId>; 2],
-    /// (IKE SA up, CHILD SA up) last reported per tunnel.
+    /// (IKE SA up, CHILD SA up) last fed to the machine per tunnel. A withdrawn CHILD SA counts as
+    /// down from the moment it is withdrawn, though it stays installed until the peer answers.
     sas: [(bool, bool); 2],
+    /// Whether the driver still has a CHILD SA installed per tunnel (as reported).
+    installed: [bool; 2],
     /// Sequence of the latest probe sent per tunnel: an answer to any copy answers it.
     last_probe: [Option<u64>; 2],
     /// What the data plane was last told (`None` before the first decision).
@@ -180,6 +183,7 @@ impl HaSet {
                     ha,
                     zones: [None, None],
                     sas: [(false, false); 2],
+                    installed: [false; 2],
                     last_probe: [None, None],
                     applied_active: None,
                     applied_carrier: None,
@@ -202,6 +206,7 @@ impl HaSet {
                 None => {
                     c.ha.unconfigure(t, now);
                     c.sas[slot(t)] = (false, false);
+                    c.installed[slot(t)] = false;
                 }
             }
             c.zones[slot(t)] = zone;
@@ -241,6 +246,12 @@ impl HaSet {
             return;
         }
         let t = ha_id(index);
+        c.installed[index.slot()] = child_up;
+        // The withdrawn CHILD SA is still installed until the peer answers its DELETE, but it is
+        // on its way out: the machine must not see the master healthy on it meanwhile (a probe
+        // answered by that DELETE's answer would count as one more master failure a moment later).
+        let doomed = index == TunnelIndex::One && c.withdrawn.is_some() && c.restore_sent.is_none();
+        let child_up = child_up && !doomed;
         let (was_ike, was_child) = c.sas[index.slot()];
         // Down first: losing the IKE SA takes the CHILD SA with it (RFC 7296 §1.4.1).
         if was_ike && !ike_up {
@@ -259,6 +270,29 @@ impl HaSet {
         self.pump(connection, now);
     }
 
+    /// The tunnel's CHILD SA could not be withdrawn (no IKEv2 SA to send the DELETE on, or an
+    /// IKEv1 tunnel): it keeps counting as up, and nothing is re-created.
+    pub(crate) fn withdraw_failed(
+        &mut self,
+        connection: &VpnConnectionId,
+        index: TunnelIndex,
+        now: Instant,
+    ) {
+        let Some(c) = self.conns.get_mut(connection) else {
+            return;
+        };
+        if index != TunnelIndex::One || c.withdrawn.take().is_none() {
+            return;
+        }
+        c.restore_sent = None;
+        let (ike, _) = c.sas[0];
+        if ike && c.installed[0] {
+            c.sas[0].1 = true;
+            c.ha.sa_up(TunnelId::One, SaKind::Child, now);
+        }
+        self.pump(connection, now);
+    }
+
     /// DPD declared the tunnel's peer dead (R-TUN-5); the IKE SA goes down with it.
     pub(crate) fn dpd_dead(
         &mut self,
@@ -274,6 +308,7 @@ impl HaSet {
         }
         c.ha.dpd_dead(ha_id(index), now);
         c.sas[index.slot()] = (false, false);
+        c.installed[index.slot()] = false;
         self.pump(connection, now);
     }
 
@@ -387,6 +422,13 @@ impl HaSet {
                 if master_failed && c.sas[0] == (true, true) && c.withdrawn.is_none() {
                     c.withdrawn = Some(s.at);
                     c.restore_sent = None;
+                    c.sas[0].1 = false;
+                    c.ha.sa_down(
+                        TunnelId::One,
+                        SaKind::Child,
+                        SaDownCause::DeletedLocally,
+                        now,
+                    );
                     self.actions.push_back(Action::WithdrawChild {
                         connection: connection.clone(),
                         index: TunnelIndex::One,
@@ -396,7 +438,7 @@ impl HaSet {
         }
         // The withdrawn CHILD SA is gone and the master answers probes again: re-create it.
         if let Some(at) = c.withdrawn {
-            match c.sas[0] {
+            match (c.sas[0].0, c.installed[0]) {
                 // The IKE SA is gone: its renegotiation brings a CHILD SA with it.
                 (false, _) => {
                     c.withdrawn = None;
@@ -596,6 +638,59 @@ mod tests {
         }
     }
 
+    /// [`run`], also playing the driver's part of steering: a withdrawn CHILD SA is gone once
+    /// tunnel 1's path works (the peer answered the DELETE), a re-created one comes up at once.
+    fn run_sim(
+        h: &mut HaSet,
+        now: &mut Instant,
+        d: Duration,
+        alive: &[TunnelIndex],
+        all: &mut Vec<Action>,
+        deleting: &mut bool,
+    ) {
+        let end = *now + d;
+        let c = conn();
+        let path1 = alive.contains(&TunnelIndex::One);
+        while *now < end {
+            *now += Duration::from_millis(10);
+            h.handle_timeout(*now);
+            let mut acts = drain(h);
+            answer(h, &acts, alive, *now + Duration::from_millis(5));
+            acts.extend(drain(h));
+            let mut restore = false;
+            for a in &acts {
+                match a {
+                    Action::WithdrawChild { .. } => *deleting = true,
+                    Action::RestoreChild { .. } => restore = path1,
+                    _ => {}
+                }
+            }
+            all.extend(acts);
+            if *deleting && path1 {
+                *deleting = false;
+                h.observe(
+                    &c,
+                    TunnelIndex::One,
+                    true,
+                    false,
+                    SaDownCause::DeletedLocally,
+                    *now,
+                );
+            }
+            if restore {
+                h.observe(
+                    &c,
+                    TunnelIndex::One,
+                    true,
+                    true,
+                    SaDownCause::DeletedLocally,
+                    *now,
+                );
+            }
+            all.extend(drain(h));
+        }
+    }
+
     fn up(h: &mut HaSet, t0: Instant, zones: [&str; 2]) {
         h.configure(
             &conn(),
@@ -655,22 +750,31 @@ mod tests {
         let t0 = Instant::now();
         let mut now = t0;
         let mut all = Vec::new();
+        let mut del = false;
         up(&mut h, t0, ["zone-a", "zone-b"]);
         all.extend(drain(&mut h));
         let both = [TunnelIndex::One, TunnelIndex::Two];
-        run(&mut h, &mut now, Duration::from_secs(1), &both, &mut all);
+        run_sim(
+            &mut h,
+            &mut now,
+            Duration::from_secs(1),
+            &both,
+            &mut all,
+            &mut del,
+        );
         assert_eq!(
             redundancies(&all).last(),
             Some(&ConnectionRedundancy::DualZone)
         );
         assert!(switched(&all).is_empty());
         all.clear();
-        run(
+        run_sim(
             &mut h,
             &mut now,
             Duration::from_secs(2),
             &[TunnelIndex::Two],
             &mut all,
+            &mut del,
         );
         let sw = switched(&all);
         assert_eq!(sw.len(), 1, "{sw:?}");
@@ -687,7 +791,14 @@ mod tests {
             vec![ConnectionRedundancy::OnlyOneTunnel(TunnelIndex::Two)]
         );
         all.clear();
-        run(&mut h, &mut now, Duration::from_secs(4), &both, &mut all);
+        run_sim(
+            &mut h,
+            &mut now,
+            Duration::from_secs(4),
+            &both,
+            &mut all,
+            &mut del,
+        );
         assert_eq!(
             switched(&all),
             vec![(SwitchKind::Failback, TunnelIndex::One, None)]
@@ -695,7 +806,14 @@ mod tests {
         assert_eq!(redundancies(&all), vec![ConnectionRedundancy::DualZone]);
         // Both down: no tunnel up.
         all.clear();
-        run(&mut h, &mut now, Duration::from_secs(2), &[], &mut all);
+        run_sim(
+            &mut h,
+            &mut now,
+            Duration::from_secs(2),
+            &[],
+            &mut all,
+            &mut del,
+        );
         assert_eq!(
             redundancies(&all).last(),
             Some(&ConnectionRedundancy::NoTunnelUp)
@@ -770,6 +888,143 @@ mod tests {
         );
         assert!(now - restored >= Duration::from_secs(3));
         assert!(steering(&all).is_empty());
+    }
+
+    /// The real order of events: the path heals, probes (retransmissions of the outstanding
+    /// DELETE) are answered while the withdrawn CHILD SA is still installed, then the DELETE's
+    /// answer removes it. The master must not look healthy on the doomed CHILD SA in between (a
+    /// healthy → unhealthy blip would count as one more master failure and double the hold-down).
+    #[test]
+    fn a_withdrawn_child_still_installed_never_makes_the_master_healthy() {
+        let mut h = HaSet::new(HaConfig::default()).unwrap();
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut all = Vec::new();
+        let c = conn();
+        up(&mut h, t0, ["zone-a", "zone-b"]);
+        let both = [TunnelIndex::One, TunnelIndex::Two];
+        run(&mut h, &mut now, Duration::from_secs(1), &both, &mut all);
+        run(
+            &mut h,
+            &mut now,
+            Duration::from_secs(1),
+            &[TunnelIndex::Two],
+            &mut all,
+        );
+        assert_eq!(h.metrics(&c, now).unwrap().master_failures, 1);
+        all.clear();
+        // Healed; the driver still reports the old CHILD SA installed.
+        run(
+            &mut h,
+            &mut now,
+            Duration::from_millis(500),
+            &both,
+            &mut all,
+        );
+        h.observe(
+            &c,
+            TunnelIndex::One,
+            true,
+            true,
+            SaDownCause::DeletedLocally,
+            now,
+        );
+        all.extend(drain(&mut h));
+        assert!(
+            !logs(&all)
+                .iter()
+                .any(|l| l.starts_with("tunnel 1 (master) healthy")),
+            "{:?}",
+            logs(&all)
+        );
+        assert!(
+            steering(&all).is_empty(),
+            "not gone yet: nothing to re-create"
+        );
+        // The DELETE is answered: gone → re-created → healthy once, failback after the plain
+        // hold-down (one master failure, no doubling).
+        h.observe(
+            &c,
+            TunnelIndex::One,
+            true,
+            false,
+            SaDownCause::DeletedLocally,
+            now,
+        );
+        all.extend(drain(&mut h));
+        assert_eq!(steering(&all), vec!["restore 1"]);
+        now += Duration::from_millis(30);
+        let restored = now;
+        h.observe(
+            &c,
+            TunnelIndex::One,
+            true,
+            true,
+            SaDownCause::DeletedLocally,
+            now,
+        );
+        all.clear();
+        all.extend(drain(&mut h));
+        assert_eq!(
+            logs(&all)
+                .iter()
+                .filter(|l| l.starts_with("tunnel 1 (master) healthy"))
+                .count(),
+            1,
+            "{:?}",
+            logs(&all)
+        );
+        assert_eq!(h.metrics(&c, now).unwrap().master_failures, 1);
+        run(
+            &mut h,
+            &mut now,
+            Duration::from_millis(2900),
+            &both,
+            &mut all,
+        );
+        assert!(carriers(&all).is_empty());
+        run(
+            &mut h,
+            &mut now,
+            Duration::from_millis(200),
+            &both,
+            &mut all,
+        );
+        assert_eq!(
+            carriers(&all),
+            vec![(TunnelIndex::One, Some(TunnelIndex::One))]
+        );
+        assert!(now - restored >= Duration::from_secs(3));
+    }
+
+    /// When the DELETE cannot be sent (IKEv1 tunnel, IKE SA just gone), the CHILD SA keeps
+    /// counting as up and failback proceeds as without steering.
+    #[test]
+    fn a_withdrawal_that_could_not_be_sent_is_undone() {
+        let mut h = HaSet::new(HaConfig::default()).unwrap();
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut all = Vec::new();
+        let c = conn();
+        up(&mut h, t0, ["zone-a", "zone-b"]);
+        let both = [TunnelIndex::One, TunnelIndex::Two];
+        run(&mut h, &mut now, Duration::from_secs(1), &both, &mut all);
+        run(
+            &mut h,
+            &mut now,
+            Duration::from_secs(1),
+            &[TunnelIndex::Two],
+            &mut all,
+        );
+        assert_eq!(steering(&all), vec!["withdraw 1"]);
+        h.withdraw_failed(&c, TunnelIndex::One, now);
+        all.clear();
+        run(&mut h, &mut now, Duration::from_secs(4), &both, &mut all);
+        assert!(steering(&all).is_empty());
+        assert_eq!(
+            carriers(&all),
+            vec![(TunnelIndex::One, Some(TunnelIndex::One))]
+        );
     }
 
     #[test]
@@ -880,10 +1135,18 @@ mod tests {
         let t0 = Instant::now();
         let mut now = t0;
         let mut all = Vec::new();
+        let mut del = false;
         up(&mut h, t0, ["zone-a", "zone-b"]);
         all.extend(drain(&mut h));
         let both = [TunnelIndex::One, TunnelIndex::Two];
-        run(&mut h, &mut now, Duration::from_secs(1), &both, &mut all);
+        run_sim(
+            &mut h,
+            &mut now,
+            Duration::from_secs(1),
+            &both,
+            &mut all,
+            &mut del,
+        );
         assert_eq!(
             carriers(&all).last(),
             Some(&(TunnelIndex::One, Some(TunnelIndex::One)))
@@ -901,12 +1164,13 @@ mod tests {
         // Tunnel 1's path is cut: its probes go unanswered.
         all.clear();
         let cut = now;
-        run(
+        run_sim(
             &mut h,
             &mut now,
             Duration::from_secs(2),
             &[TunnelIndex::Two],
             &mut all,
+            &mut del,
         );
         let moved = carriers(&all);
         assert_eq!(moved, vec![(TunnelIndex::Two, Some(TunnelIndex::Two))]);
@@ -923,12 +1187,26 @@ mod tests {
         let _ = cut;
         // Restored: back on tunnel 1 after the 3 s hold-down, not before.
         all.clear();
-        run(&mut h, &mut now, Duration::from_secs(2), &both, &mut all);
+        run_sim(
+            &mut h,
+            &mut now,
+            Duration::from_secs(2),
+            &both,
+            &mut all,
+            &mut del,
+        );
         assert!(
             carriers(&all).is_empty(),
             "no failback during the hold-down"
         );
-        run(&mut h, &mut now, Duration::from_secs(2), &both, &mut all);
+        run_sim(
+            &mut h,
+            &mut now,
+            Duration::from_secs(2),
+            &both,
+            &mut all,
+            &mut del,
+        );
         assert_eq!(
             carriers(&all),
             vec![(TunnelIndex::One, Some(TunnelIndex::One))]
@@ -1066,20 +1344,36 @@ mod tests {
         let t0 = Instant::now();
         let mut now = t0;
         let mut all = Vec::new();
+        let mut del = false;
         up(&mut h, t0, ["zone-a", "zone-b"]);
         let both = [TunnelIndex::One, TunnelIndex::Two];
-        run(&mut h, &mut now, Duration::from_secs(1), &both, &mut all);
+        run_sim(
+            &mut h,
+            &mut now,
+            Duration::from_secs(1),
+            &both,
+            &mut all,
+            &mut del,
+        );
         all.clear();
         // Down/up every 2 s for 20 s.
         for _ in 0..5 {
-            run(
+            run_sim(
                 &mut h,
                 &mut now,
                 Duration::from_secs(2),
                 &[TunnelIndex::Two],
                 &mut all,
+                &mut del,
             );
-            run(&mut h, &mut now, Duration::from_secs(2), &both, &mut all);
+            run_sim(
+                &mut h,
+                &mut now,
+                Duration::from_secs(2),
+                &both,
+                &mut all,
+                &mut del,
+            );
         }
         // 2 s healthy never reaches the 3 s hold-down: one failover, no failback while flapping.
         assert_eq!(
@@ -1088,7 +1382,14 @@ mod tests {
         );
         // Stable again: failback after the damped hold-down.
         all.clear();
-        run(&mut h, &mut now, Duration::from_secs(90), &both, &mut all);
+        run_sim(
+            &mut h,
+            &mut now,
+            Duration::from_secs(90),
+            &both,
+            &mut all,
+            &mut del,
+        );
         assert_eq!(
             carriers(&all),
             vec![(TunnelIndex::One, Some(TunnelIndex::One))]

@@ -362,3 +362,90 @@ fn r_bgp_frr_md5_session_with_four_octet_asn() {
     })
     .unwrap_or_else(|e| panic!("{e}: {out}"));
 }
+
+/// Issue 7: a peer that sends 0.0.0.0/0 and more than the default 50 prefixes on tunnel 2 does
+/// not disturb tunnel 1: tunnel 2's session ends with the route-limit Cease (and keeps being
+/// refused), tunnel 1's stays Established without a reset, with its one route.
+#[test]
+fn r_bgp_bird2_flooding_peer_on_tunnel_2_does_not_disturb_tunnel_1() {
+    if !dualsec_testbed::require(&["bird", "birdc"]) {
+        return;
+    }
+    let lab = lab(true);
+    // Tunnel 2's /30 on a second veth pair.
+    Netns::veth(&lab.gw, "tun1", &lab.cgw, "eth1").unwrap();
+    lab.gw.addr("tun1", "169.254.20.1/30").unwrap();
+    lab.cgw.addr("eth1", "169.254.20.2/30").unwrap();
+    let flood: String = (0..60)
+        .map(|i| {
+            format!(
+                "route 198.19.{}.{}/26 blackhole; ",
+                100 + i / 4,
+                (i % 4) * 64
+            )
+        })
+        .collect();
+    let config = format!(
+        "{}protocol static good {{ ipv4; route 198.19.0.0/24 blackhole; }}\n\
+         protocol static bad {{ ipv4; route 0.0.0.0/0 blackhole; {flood}}}\n\
+         protocol bgp t1 {{\n  local {CGW} as 65001;\n  neighbor {GW} as 45104;\n  passive on;\n  \
+         password \"{KEY}\";\n  ipv4 {{ import all; export where proto = \"good\"; }};\n}}\n\
+         protocol bgp t2 {{\n  local 169.254.20.2 as 65001;\n  neighbor 169.254.20.1 as 45104;\n  \
+         passive on;\n  password \"{KEY}\";\n  ipv4 {{ import all; export where proto = \"bad\"; }};\n}}\n",
+        Bird::minimal_config(CGW)
+    );
+    let bird = Bird::start(&lab.cgw, &config).unwrap();
+    let mut plans = plan(Some(KEY), &["198.18.0.0/24"]);
+    let t2: TunnelId = "tun-interop2".parse().unwrap();
+    let mut p2 = plans[&tunnel()].clone();
+    p2.index = TunnelIndex::Two;
+    p2.tunnel_cidr = net("169.254.20.0/30");
+    p2.local_ip = "169.254.20.1".parse().unwrap();
+    p2.peer_ip = "169.254.20.2".parse().unwrap();
+    plans.insert(t2.clone(), p2);
+    let mut s = sessions(&lab, fast()); // default limit: 50
+    s.apply(&plans);
+    let limit_hit = |st: &SessionStatus| {
+        matches!(
+            st.last_error,
+            Some(SessionFault::Down(DownReason::Sent(
+                SessionError::MaxPrefixes { limit: 50 },
+                _
+            )))
+        )
+    };
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let snap = s.snapshot();
+        let (one, two) = (&snap[&tunnel()], &snap[&t2]);
+        if one.state == BgpState::Established && limit_hit(two) && two.counters.established >= 2 {
+            break;
+        }
+        assert!(Instant::now() < end, "{snap:#?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let snap = s.snapshot();
+    let (one, two) = (&snap[&tunnel()], &snap[&t2]);
+    assert_eq!(one.learned, vec![net("198.19.0.0/24")], "{one:#?}");
+    assert_eq!(
+        one.counters.established, 1,
+        "tunnel 1 never reset: {one:#?}"
+    );
+    assert_eq!(one.last_error, None);
+    assert!(
+        two.learned.len() <= 50 && !two.learned.contains(&net("0.0.0.0/0")),
+        "{two:#?}"
+    );
+    assert!(
+        two.rejected
+            .contains(&(net("0.0.0.0/0"), RejectReason::DefaultRoute)),
+        "{two:#?}"
+    );
+    eprintln!(
+        "tunnel 2: {} setups ended by the limit; tunnel 1: {} messages in, still Established",
+        two.counters.established, one.counters.messages_in
+    );
+    let p = bird.protocols().unwrap();
+    let t1 = p.iter().find(|p| p.name == "t1").unwrap();
+    assert!(t1.info.contains("Established"), "{p:?}");
+}

@@ -27,6 +27,8 @@
 //! * [`BgpSessions::changed`] is a generation number that increases whenever a session's state
 //!   or learned routes change (and when sessions are added or removed): the driver re-reads
 //!   [`BgpSessions::snapshot`] and re-installs learned routes only when it moved.
+//! * For Describe (R-BGP-3 style fields): `BgpStatus` is `success` exactly when
+//!   `state == BgpState::Established`; `last_error`'s `Display` is the operator-facing reason.
 //! * The session's TCP connection needs its local address (`plan.local_ip`) on an interface and a
 //!   route to `plan.peer_ip`; until the engine has put them on the TUN, `bind` fails with
 //!   EADDRNOTAVAIL, which counts as a failed connection attempt ([`SessionFault::LocalAddress`])
@@ -217,9 +219,9 @@ pub struct SessionStatus {
     pub local_asn: u32,
     /// RFC 4271 §8.2.2 state.
     pub state: BgpState,
-    /// The peer's ASN from its OPEN (while OpenConfirm/Established).
+    /// The peer's ASN from its OPEN, while Established (the configured one is in the plan).
     pub peer_asn: Option<u32>,
-    /// The peer's BGP identifier from its OPEN.
+    /// The peer's BGP identifier from its OPEN, while Established.
     pub peer_router_id: Option<Ipv4Addr>,
     /// Negotiated hold time.
     pub hold_time: Option<Duration>,

@@ -48,7 +48,7 @@
 //! connection the peer opens to us is refused by the kernel (no listener), and a customer
 //! speaker in active mode keeps working because it also accepts ours.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddrV4, TcpStream};
@@ -227,6 +227,8 @@ pub struct SessionStatus {
     pub hold_time: Option<Duration>,
     /// Prefixes learned from the peer and accepted, sorted; empty unless Established.
     pub learned: Vec<Ipv4Net>,
+    /// The same routes with their attributes (for DescribeVpnRouteEntries: AsPath, Community).
+    pub routes: Vec<LearnedRoute>,
     /// Recently refused prefixes and why (at most 16, newest last).
     pub rejected: Vec<(Ipv4Net, RejectReason)>,
     /// Prefixes we advertise.
@@ -254,6 +256,7 @@ impl SessionStatus {
             peer_router_id: None,
             hold_time: None,
             learned: Vec::new(),
+            routes: Vec::new(),
             rejected: Vec::new(),
             advertised: plan.advertise.clone(),
             last_error: None,
@@ -267,6 +270,55 @@ impl SessionStatus {
     pub fn uptime(&self, now: Instant) -> Option<Duration> {
         self.established_since
             .map(|t| now.saturating_duration_since(t))
+    }
+}
+
+/// A route learned from the peer, with the attributes Describe shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LearnedRoute {
+    /// Destination.
+    pub prefix: Ipv4Net,
+    /// NEXT_HOP (normally the peer's BGP IP).
+    pub next_hop: Ipv4Addr,
+    /// AS numbers of the AS_PATH in order, nearest first (AS_SET members flattened; 4-octet
+    /// ASNs already resolved, RFC 6793).
+    pub as_path: Vec<u32>,
+    /// COMMUNITIES (RFC 1997), as 32-bit values.
+    pub communities: Vec<u32>,
+    /// MULTI_EXIT_DISC.
+    pub med: Option<u32>,
+}
+
+impl LearnedRoute {
+    fn from_speaker(r: &dualsec_bgp::Route) -> Option<Self> {
+        Some(Self {
+            prefix: to_net(&r.prefix)?,
+            next_hop: r.next_hop,
+            as_path: r
+                .as_path
+                .segments
+                .iter()
+                .flat_map(|s| s.asns.iter().map(|a| a.0))
+                .collect(),
+            communities: r.communities.clone(),
+            med: r.med,
+        })
+    }
+
+    /// The provider's `AsPath` text, e.g. `[65001,64512]`.
+    pub fn as_path_text(&self) -> String {
+        let asns: Vec<String> = self.as_path.iter().map(u32::to_string).collect();
+        format!("[{}]", asns.join(","))
+    }
+
+    /// The provider's `Community` text, e.g. `65535:65510` (comma-separated when several).
+    pub fn community_text(&self) -> String {
+        let c: Vec<String> = self
+            .communities
+            .iter()
+            .map(|c| format!("{}:{}", c >> 16, c & 0xffff))
+            .collect();
+        c.join(",")
     }
 }
 
@@ -502,7 +554,7 @@ struct Session {
     commands: Receiver<Command>,
     pending: Option<Command>,
     status: SessionStatus,
-    learned: BTreeSet<Ipv4Net>,
+    learned: BTreeMap<Ipv4Net, LearnedRoute>,
     shared: Arc<Mutex<SessionStatus>>,
     generation: Arc<AtomicU64>,
     rx_counter: MessageCounter,
@@ -554,7 +606,7 @@ impl Session {
             commands,
             pending: None,
             status,
-            learned: BTreeSet::new(),
+            learned: BTreeMap::new(),
             shared,
             generation,
             rx_counter: MessageCounter::default(),
@@ -653,7 +705,8 @@ impl Session {
         if !self.dirty {
             return;
         }
-        self.status.learned = self.learned.iter().copied().collect();
+        self.status.learned = self.learned.keys().copied().collect();
+        self.status.routes = self.learned.values().cloned().collect();
         *lock(&self.shared) = self.status.clone();
         if self.bump {
             self.generation.fetch_add(1, Ordering::Release);
@@ -684,8 +737,8 @@ impl Session {
                 self.bump = true;
             }
             SessionEvent::RouteLearned(r) => {
-                if let Some(n) = to_net(&r.prefix) {
-                    self.learned.insert(n);
+                if let Some(route) = LearnedRoute::from_speaker(&r) {
+                    self.learned.insert(route.prefix, route);
                 }
                 self.bump = true;
             }
@@ -1026,6 +1079,20 @@ mod tests {
         }
     }
 
+    /// The provider's text forms: `AsPath` `[12000]`, `Community` `65535:65510`.
+    #[test]
+    fn learned_route_texts_match_the_provider() {
+        let r = LearnedRoute {
+            prefix: "198.19.0.0/24".parse().unwrap(),
+            next_hop: "169.254.10.2".parse().unwrap(),
+            as_path: vec![12000, 4_200_000_001],
+            communities: vec![(65535 << 16) | 65510, (65001 << 16) | 7],
+            med: None,
+        };
+        assert_eq!(r.as_path_text(), "[12000,4200000001]");
+        assert_eq!(r.community_text(), "65535:65510,65001:7");
+    }
+
     #[test]
     fn fault_texts_say_what_happened() {
         let peer = SocketAddrV4::new("169.254.10.2".parse().unwrap(), 179);
@@ -1245,6 +1312,17 @@ mod loopback {
         });
         assert!(s.changed() > g0);
         assert_eq!(st.learned, vec![net("198.19.0.0/24")]);
+        assert_eq!(
+            st.routes,
+            vec![LearnedRoute {
+                prefix: net("198.19.0.0/24"),
+                next_hop: LO,
+                as_path: vec![65001],
+                communities: vec![],
+                med: None,
+            }]
+        );
+        assert_eq!(st.routes[0].as_path_text(), "[65001]");
         assert_eq!(st.peer_asn, Some(65001));
         assert_eq!(st.peer_router_id, Some(Ipv4Addr::new(127, 0, 0, 2)));
         assert_eq!(st.hold_time, Some(Duration::from_secs(3)));

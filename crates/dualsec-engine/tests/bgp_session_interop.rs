@@ -112,7 +112,8 @@ fn wait_status(
 /// BIRD as AS 65001 with an MD5 password, announcing an IDC prefix and a default route.
 fn bird_config(password: &str, hold: u32) -> String {
     format!(
-        "{}protocol static {{ ipv4; route 198.19.0.0/24 blackhole; route 0.0.0.0/0 blackhole; }}\n\
+        "{}protocol static {{ ipv4; route 198.19.0.0/24 blackhole {{ bgp_community.add((65001, 42)); }}; \
+         route 0.0.0.0/0 blackhole; }}\n\
          protocol bgp dualsec {{\n  local {CGW} as 65001;\n  neighbor {GW} as 45104;\n  \
          passive on;\n  password \"{password}\";\n  hold time {hold};\n  \
          ipv4 {{ import all; export all; }};\n}}\n",
@@ -157,6 +158,12 @@ fn r_bgp_bird2_md5_session_routes_advertise_change_and_cease() {
         up_at.elapsed()
     );
     assert_eq!(st.learned, vec![net("198.19.0.0/24")]);
+    let r = &st.routes[0];
+    assert_eq!(r.next_hop, CGW.parse::<Ipv4Addr>().unwrap());
+    assert_eq!(
+        (r.as_path_text(), r.community_text()),
+        ("[65001]".into(), "65001:42".into())
+    );
     assert_eq!(st.peer_asn, Some(65001));
     assert_eq!(st.peer_router_id, Some(CGW.parse::<Ipv4Addr>().unwrap()));
     assert_eq!(st.hold_time, Some(Duration::from_secs(6)));

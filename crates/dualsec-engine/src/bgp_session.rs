@@ -41,8 +41,10 @@
 //! each use plain blocking `std` sockets with timeouts — no `poll(2)` wrapper, so no `unsafe`
 //! outside the data plane, and no event-loop dependency — and keeps sessions independent: a
 //! peer that stops reading, sends garbage or makes us linger on a close delays only its own
-//! session, never the other tunnel's (issue 7: "does not disturb the other tunnel"). An idle
-//! session wakes at most every 100 ms (commands, timers); a connecting one every 20 ms.
+//! session, never the other tunnel's (issue 7: "does not disturb the other tunnel"). A session
+//! blocks in `read`/`recv` for up to 100 ms at a time (so a command waits at most that long); a
+//! connecting one checks its attempt every 20 ms. `shutdown` takes up to about a second: each
+//! thread waits for its peer to close after our Cease (all in parallel).
 //!
 //! Only the active side is implemented: we connect to `peer_ip:179` from `local_ip`; a
 //! connection the peer opens to us is refused by the kernel (no listener), and a customer

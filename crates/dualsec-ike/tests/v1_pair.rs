@@ -482,6 +482,56 @@ fn lost_messages_are_retransmitted() {
 }
 
 #[test]
+fn lost_qm3_is_recovered_by_the_responder_resending_qm2() {
+    // Issue 8 known limit fixed: QM3 (datagram 9, after MM1-MM6, QM1, QM2) has no answer, so
+    // when it is lost the responder resends QM2 and the initiator answers the duplicate with
+    // QM3 again; B's CHILD SA is installed instead of never.
+    let (a, b) = configs();
+    let mut p = Pair::new(26, a, b, Mode::Main);
+    p.drop_nth = vec![9];
+    p.initiate();
+    assert!(p.run_until(Duration::from_secs(1), |p| !p.children(false).is_empty()));
+    assert!(p.children(true).is_empty(), "QM3 was not the lost datagram");
+    // B handed out the inbound SA with QM2 already: A may send on it.
+    assert_eq!(p.inbound_b.len(), 1);
+    assert!(
+        p.run_until(Duration::from_secs(5), Pair::both_have_child),
+        "B never completed; B: {:?}",
+        p.failures(true)
+    );
+    assert_children_match(&p.children(false)[0], &p.children(true)[0]);
+    assert_eq!(p.inbound_b[0].child.spi_in, p.children(true)[0].spi_in);
+    assert!(p.failures(false).is_empty() && p.failures(true).is_empty());
+}
+
+#[test]
+fn responder_gives_up_on_qm3_and_withdraws_its_inbound_sa() {
+    // The initiator vanishes after QM2: B resends QM2 up to the retransmission limit, then
+    // reports the quick mode failed and withdraws the inbound SA it handed out (ChildDeleted).
+    let (a, b) = configs();
+    let mut p = Pair::new(27, a, b, Mode::Main);
+    p.drop_nth = vec![9];
+    p.initiate();
+    assert!(p.run_until(Duration::from_secs(1), |p| !p.inbound_b.is_empty()));
+    p.blackhole = true;
+    p.run_for(Duration::from_secs(25));
+    let spi = p.inbound_b[0].child.spi_in;
+    assert!(
+        p.events_b
+            .iter()
+            .any(|e| matches!(e, Event::ChildDeleted { spi_in, .. } if *spi_in == spi)),
+        "{:?}",
+        p.events_b
+    );
+    let f = p.failures(true);
+    assert!(
+        f.iter().any(|e| e.to_string().contains("QM2")),
+        "B's failure names the exchange: {f:?}"
+    );
+    assert!(p.children(true).is_empty());
+}
+
+#[test]
 fn dpd_detects_dead_peer_within_30_s_and_renegotiates_r_tun_5() {
     let (a, b) = configs();
     let mut p = Pair::new(20, a, b, Mode::Main);
@@ -597,8 +647,10 @@ fn lost_qm3_of_a_rekey_completes_on_the_peers_delete() {
     // Issue 8 known limit fixed: QM3 of A's rekey is lost. B already has the new inbound SA
     // (handed out with QM2) but waits for QM3 to switch outbound; A switches after
     // OUTBOUND_SWITCH_DELAY and deletes the old SA, which only a peer that installed the new
-    // one does: B completes the CHILD SA then instead of losing it.
-    let (a, b) = configs();
+    // one does: B completes the CHILD SA then instead of losing it. (B's QM2 resend, the other
+    // recovery, comes later than that DELETE here.)
+    let (a, mut b) = configs();
+    b.retransmit.initial = Duration::from_secs(5);
     let mut p = Pair::new(25, a, b, Mode::Main);
     establish(&mut p);
     let old = p.children(false)[0].clone();

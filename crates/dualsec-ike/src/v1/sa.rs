@@ -130,17 +130,27 @@ enum QmState {
         id_cr: Identification,
         rekey_of: Option<(u32, u32)>,
     },
-    /// Responder sent QM2; installs on QM3.
+    /// Responder sent QM2; installs on QM3. QM3 has no answer, so a lost one is recovered by
+    /// resending QM2 (the initiator answers a duplicate QM2 with QM3 again).
     ExpectQm3 {
         child: Box<ChildSaInfo>,
         ni: Vec<u8>,
         nr: Vec<u8>,
+        resend: Box<Resend>,
     },
 }
 
 struct Quick {
     iv: Vec<u8>,
     state: QmState,
+}
+
+/// Our QM2, resent until QM3 arrives.
+struct Resend {
+    bytes: Vec<u8>,
+    at: Instant,
+    interval: Duration,
+    count: u32,
 }
 
 /// An established CHILD SA (pair of ESP SAs).
@@ -166,6 +176,8 @@ struct Switch {
 /// Our outstanding message that waits for an answer.
 struct Pending {
     bytes: Vec<u8>,
+    /// When to retransmit.
+    due: Instant,
     exchange: &'static str,
     retransmits: u32,
     interval: Duration,
@@ -480,13 +492,92 @@ impl Isakmp {
     ) {
         self.send(&bytes, out);
         let interval = self.cfg.retransmit.initial;
-        self.timers.set_after(Timer::Retransmit, now, interval);
         self.pending = Some(Pending {
             bytes,
+            due: now + interval,
             exchange,
             retransmits: 0,
             interval,
         });
+        self.arm_retransmit();
+    }
+
+    /// The retransmission timer: our outstanding request, and our QM2s waiting for QM3.
+    fn arm_retransmit(&mut self) {
+        let qm2 = self.quick.values().filter_map(|q| match &q.state {
+            QmState::ExpectQm3 { resend, .. } => Some(resend.at),
+            QmState::ExpectQm2 { .. } => None,
+        });
+        match self
+            .pending
+            .as_ref()
+            .map(|p| p.due)
+            .into_iter()
+            .chain(qm2)
+            .min()
+        {
+            Some(t) => self.timers.set(Timer::Retransmit, t),
+            None => self.timers.stop(Timer::Retransmit),
+        }
+    }
+
+    /// Resends the QM2s whose QM3 is overdue; gives up on one after the retransmission limit
+    /// (its inbound SA, handed out with QM2, is withdrawn).
+    fn resend_qm2(&mut self, now: Instant, out: &mut Output) {
+        let rc = self.cfg.retransmit;
+        let due: Vec<u32> = self
+            .quick
+            .iter()
+            .filter(
+                |(_, q)| matches!(&q.state, QmState::ExpectQm3 { resend, .. } if resend.at <= now),
+            )
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let give_up = matches!(
+                self.quick.get(&id).map(|q| &q.state),
+                Some(QmState::ExpectQm3 { resend, .. }) if resend.count >= rc.max_retransmits
+            );
+            if give_up {
+                if let Some(Quick {
+                    state: QmState::ExpectQm3 { child, resend, .. },
+                    ..
+                }) = self.quick.remove(&id)
+                {
+                    out.events.push_back(Event::ChildDeleted {
+                        tunnel: self.tunnel,
+                        spi_in: child.spi_in,
+                        spi_out: child.spi_out,
+                    });
+                    self.child_failed(
+                        NegotiationError::NoResponse {
+                            peer: self.remote,
+                            retransmits: resend.count,
+                            exchange: "Quick Mode QM2 (no QM3 came back)",
+                        },
+                        out,
+                    );
+                }
+                continue;
+            }
+            let Some(Quick {
+                state: QmState::ExpectQm3 { resend, .. },
+                ..
+            }) = self.quick.get_mut(&id)
+            else {
+                continue;
+            };
+            resend.count += 1;
+            resend.interval = resend
+                .interval
+                .saturating_mul(rc.backoff.max(1))
+                .min(rc.max_interval);
+            resend.at = now + resend.interval;
+            let bytes = resend.bytes.clone();
+            debug!(tunnel = %self.tunnel, msg_id = format_args!("{id:08x}"), n = resend.count,
+                "no QM3: resending QM2");
+            self.send(&bytes, out);
+        }
     }
 
     /// Sends an answer and remembers it for duplicates of `received`.
@@ -1365,7 +1456,7 @@ impl Isakmp {
                 keys.p1_iv = last;
                 self.keys = Some(keys);
                 self.pending = None;
-                self.timers.stop(Timer::Retransmit);
+                self.arm_retransmit();
                 // AM3 is the last message; the responder retransmits AM2 if it is lost, and our
                 // duplicate detection resends AM3.
                 self.send_reply(data, bytes, out);
@@ -1477,7 +1568,7 @@ impl Isakmp {
         self.state = P1State::Established;
         self.established_at = Some(now);
         self.pending = None;
-        self.timers.stop(Timer::Retransmit);
+        self.arm_retransmit();
         self.timers.stop(Timer::HalfOpenExpire);
         let life = self.cfg.ike_lifetime;
         if !life.is_zero() {
@@ -1693,7 +1784,7 @@ impl Isakmp {
                     return Err(Error::InvalidMessage("QM2 HASH(2) does not verify".into()));
                 }
                 self.pending = None;
-                self.timers.stop(Timer::Retransmit);
+                self.arm_retransmit();
                 let sa = find_sa(pls)?;
                 let nr = find_nonce(pls)?.to_vec();
                 let ours = phase2_sa(
@@ -1777,7 +1868,13 @@ impl Isakmp {
                 Ok(())
             }
             Some(Quick {
-                state: QmState::ExpectQm3 { child, ni, nr },
+                state:
+                    QmState::ExpectQm3 {
+                        child,
+                        ni,
+                        nr,
+                        resend,
+                    },
                 ..
             }) => {
                 let expect = kdf::qm_hash3(prf, skeyid_a.as_bytes(), msg_id, &ni, &nr);
@@ -1786,12 +1883,19 @@ impl Isakmp {
                         msg_id,
                         Quick {
                             iv,
-                            state: QmState::ExpectQm3 { child, ni, nr },
+                            state: QmState::ExpectQm3 {
+                                child,
+                                ni,
+                                nr,
+                                resend,
+                            },
                         },
                     );
                     return Err(Error::InvalidMessage("QM3 HASH(3) does not verify".into()));
                 }
                 let info = *child;
+                drop(resend);
+                self.arm_retransmit();
                 // A CHILD SA with the same selectors replaced by the peer's rekey.
                 let old = self.same_selectors(&info);
                 self.install(now, now, info, old, false, out);
@@ -1845,13 +1949,14 @@ impl Isakmp {
             info!(tunnel = %self.tunnel, msg_id = format_args!("{id:08x}"),
                 "peer deletes the SA its quick mode replaces before we saw QM3: QM3 lost, the new SA is in use");
             self.install(now, now, *child, Some(old_spis), false, out);
+            self.arm_retransmit();
         }
     }
 
     #[allow(clippy::too_many_arguments)]
     fn respond_quick(
         &mut self,
-        _now: Instant,
+        now: Instant,
         data: &[u8],
         msg_id: u32,
         pls: &[Payload],
@@ -2003,10 +2108,17 @@ impl Isakmp {
                     child: Box::new(info),
                     ni,
                     nr,
+                    resend: Box::new(Resend {
+                        bytes: bytes.clone(),
+                        at: now + self.cfg.retransmit.initial,
+                        interval: self.cfg.retransmit.initial,
+                        count: 0,
+                    }),
                 },
             },
         );
         self.send_reply(data, bytes, out);
+        self.arm_retransmit();
         Ok(())
     }
 
@@ -2317,9 +2429,9 @@ impl Isakmp {
                     let e = self.explain_notify(n.ty);
                     self.child_failed(e, out);
                     self.pending = None;
-                    self.timers.stop(Timer::Retransmit);
                     self.quick
                         .retain(|_, q| !matches!(q.state, QmState::ExpectQm2 { .. }));
+                    self.arm_retransmit();
                 }
                 Payload::Delete(d)
                     if d.protocol == ProtocolId::ISAKMP
@@ -2460,7 +2572,15 @@ impl Isakmp {
             self.timers.stop(t);
             debug!(tunnel = %self.tunnel, timer = t.name(), "timer fired");
             match t {
-                Timer::Retransmit => self.retransmit(now, out),
+                Timer::Retransmit => {
+                    if self.pending.as_ref().is_some_and(|p| p.due <= now) {
+                        self.retransmit(now, out);
+                    }
+                    self.resend_qm2(now, out);
+                    if !self.is_closed() {
+                        self.arm_retransmit();
+                    }
+                }
                 Timer::HalfOpenExpire => {
                     debug!(tunnel = %self.tunnel, "half-open ISAKMP SA expired");
                     self.state = P1State::Closed;
@@ -2594,11 +2714,10 @@ impl Isakmp {
             .interval
             .saturating_mul(rc.backoff.max(1))
             .min(rc.max_interval);
-        let interval = p.interval;
+        p.due = now + p.interval;
         let bytes = p.bytes.clone();
         debug!(tunnel = %self.tunnel, exchange = p.exchange, n = p.retransmits, "retransmitting");
         self.send(&bytes, out);
-        self.timers.set_after(Timer::Retransmit, now, interval);
     }
 
     /// Closes the SA: CHILD SAs are reported deleted, then IKE down (or a failure).

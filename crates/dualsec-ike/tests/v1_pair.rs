@@ -482,6 +482,40 @@ fn lost_messages_are_retransmitted() {
 }
 
 #[test]
+fn phase1_rekey_during_the_outbound_switch_keeps_the_child_sa() {
+    // A phase-1 rekey starts while our CHILD rekey waits for its outbound switch: the new
+    // ISAKMP SA takes the CHILD SA over with the switch done, and keeps rekeying it.
+    let (mut a, mut b) = configs();
+    a.child_lifetime = Duration::from_secs(100);
+    b.child_lifetime = Duration::from_secs(100);
+    let mut p = Pair::new(28, a, b, Mode::Main);
+    establish(&mut p);
+    p.a.rekey_child(p.now, TUN, &mut p.rng_a).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| rekeyed(&p.events_b).is_some()));
+    assert!(rekeyed(&p.events_a).is_none());
+    p.a.rekey_ike(p.now, TUN, &mut p.rng_a).unwrap();
+    assert!(p.run_until(Duration::from_secs(5), |p| {
+        p.events_a
+            .iter()
+            .any(|e| matches!(e, Event::IkeRekeyed { .. }))
+    }));
+    let (_, new_a) = rekeyed(&p.events_a).expect("the switch completed with the phase-1 rekey");
+    let (_, new_b) = rekeyed(&p.events_b).unwrap();
+    assert_children_match(&new_a, &new_b);
+    assert_eq!(p.children(false).len(), 1);
+    // Its soft lifetime still rekeys it on the new ISAKMP SA.
+    let n = p.events_a.len();
+    p.run_for(Duration::from_secs(100));
+    assert!(
+        rekeyed(&p.events_a[n..]).is_some(),
+        "{:?}",
+        &p.events_a[n..]
+    );
+    assert_eq!(p.children(false).len(), 1);
+    assert_children_match(&p.children(false)[0], &p.children(true)[0]);
+}
+
+#[test]
 fn lost_qm3_is_recovered_by_the_responder_resending_qm2() {
     // Issue 8 known limit fixed: QM3 (datagram 9, after MM1-MM6, QM1, QM2) has no answer, so
     // when it is lost the responder resends QM2 and the initiator answers the duplicate with

@@ -503,7 +503,7 @@ impl Endpoint {
             .filter_map(|(c, sa)| sa.replaces.take().map(|old| (*c, old)))
             .collect();
         for (new, old) in done {
-            self.move_children(old, new, &mut out);
+            self.move_children(now, old, new, &mut out);
             if let Some(o) = self.sas.get_mut(&old) {
                 o.delete_isakmp_only(&mut out, rng);
                 o.retire();
@@ -535,7 +535,7 @@ impl Endpoint {
                 .map(|(k, _)| *k);
             match newer {
                 Some(n) => {
-                    self.move_children(c, n, &mut out);
+                    self.move_children(now, c, n, &mut out);
                     if let Some(o) = self.sas.get_mut(&c) {
                         o.retire();
                     }
@@ -602,15 +602,12 @@ impl Endpoint {
         self.out = out;
     }
 
-    fn move_children(&mut self, from: u64, to: u64, out: &mut Output) {
-        let _ = out;
-        let kids = self
-            .sas
-            .get_mut(&from)
-            .map(Isakmp::take_children)
-            .unwrap_or_default();
+    fn move_children(&mut self, now: Instant, from: u64, to: u64, out: &mut Output) {
+        let Some(moved) = self.sas.get_mut(&from).map(|o| o.take_children(now, out)) else {
+            return;
+        };
         if let Some(n) = self.sas.get_mut(&to) {
-            n.adopt(kids);
+            n.adopt(moved);
         }
     }
 

@@ -173,6 +173,12 @@ struct Switch {
     rekey_of: (u32, u32),
 }
 
+/// What an ISAKMP SA hands to the one that replaces it.
+pub(crate) struct Moved {
+    children: Vec<Child>,
+    old_deletes: Vec<(Instant, u32)>,
+}
+
 /// Our outstanding message that waits for an answer.
 struct Pending {
     bytes: Vec<u8>,
@@ -2830,13 +2836,23 @@ impl Isakmp {
 
     /// Takes over CHILD SAs from a replaced ISAKMP SA (phase-1 rekey; IKEv1 CHILD SAs do not
     /// depend on the ISAKMP SA that created them).
-    pub fn adopt(&mut self, children: Vec<Child>) {
-        self.children.extend(children);
+    pub fn adopt(&mut self, moved: Moved) {
+        self.children.extend(moved.children);
+        self.old_deletes.extend(moved.old_deletes);
         self.arm_child_timers();
     }
 
-    pub fn take_children(&mut self) -> Vec<Child> {
-        std::mem::take(&mut self.children)
+    /// The CHILD SAs, for the ISAKMP SA that replaces this one. Our rekeys waiting for their
+    /// outbound switch complete now (the peer has had their QM3 for the time it took to
+    /// establish a new phase 1); the DELETEs of the SAs they replaced move along.
+    pub fn take_children(&mut self, now: Instant, out: &mut Output) -> Moved {
+        for s in std::mem::take(&mut self.switches) {
+            self.install(now, s.negotiated_at, s.info, Some(s.rekey_of), true, out);
+        }
+        Moved {
+            children: std::mem::take(&mut self.children),
+            old_deletes: std::mem::take(&mut self.old_deletes),
+        }
     }
 
     pub fn uses_natt(&self) -> bool {

@@ -16,6 +16,13 @@
 //! routes win over learned ones for the same prefix (they are applied after), and the pinned
 //! /32s win over both.
 //!
+//! The sessions themselves run in [`crate::bgp_session::BgpSessions`], owned here: every
+//! [`BgpSteering::apply`] passes the wanted set on (R-BGP-5: `EnableTunnelsBgp` off removes the
+//! sessions, their TUN addresses and their learned routes), and [`BgpSteering::poll`] (every
+//! loop turn, one atomic load unless something moved) reads the sessions' state back: learned
+//! prefixes, `BgpStatus` per tunnel (`success` when Established, `false` otherwise) and event-log
+//! lines for the connection (session up, down and why).
+//!
 //! [`routes`] is pure (unit-tested); [`BgpSteering`] holds what is installed and applies the
 //! difference.
 
@@ -24,10 +31,15 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 
 use dualsec_control::ids::{TunnelId, VpnConnectionId};
+use dualsec_control::values::BgpStatus;
 use ipnet::Ipv4Net;
 use tracing::{info, warn};
 
 use crate::bgp::SessionPlan;
+use crate::bgp_session::{BgpSessions, BgpSessionsConfig, BgpState, SessionStatus};
+
+/// How often the VPC-side prefixes are re-read.
+pub const VPC_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One route BGP wants in the data plane, before ids are resolved.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -81,6 +93,74 @@ pub fn routes(
     out
 }
 
+/// What a session advertises when its connection names no VPC prefix (destination routing:
+/// `LocalSubnet` is `0.0.0.0/0`, so [`crate::bgp::sessions`] found nothing to advertise): the
+/// networks directly attached to the gateway on its VPC side, i.e. the connected prefixes of
+/// `ip -4 route show table main proto kernel scope link` except those of the TUN, of `lo`, of
+/// the interfaces holding the node's public IPs (their `src`), and link-local ones.
+pub fn with_vpc_prefixes(
+    sessions: &BTreeMap<TunnelId, SessionPlan>,
+    vpc: &[Ipv4Net],
+) -> BTreeMap<TunnelId, SessionPlan> {
+    sessions
+        .iter()
+        .map(|(t, s)| {
+            let mut s = s.clone();
+            if s.advertise.is_empty() {
+                s.advertise = vpc.to_vec();
+            }
+            (t.clone(), s)
+        })
+        .collect()
+}
+
+/// Parses `ip -4 -o route show table main proto kernel scope link` into the VPC-side prefixes
+/// (see [`with_vpc_prefixes`]).
+pub fn parse_connected(text: &str, tun: &str, public: &[std::net::IpAddr]) -> Vec<Ipv4Net> {
+    let link_local: Ipv4Net = Ipv4Net::new(Ipv4Addr::new(169, 254, 0, 0), 16).unwrap_or_default();
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(net) = words.first().and_then(|w| {
+            w.parse::<Ipv4Net>()
+                .ok()
+                .or_else(|| w.parse::<Ipv4Addr>().ok().map(Ipv4Net::from))
+        }) else {
+            continue;
+        };
+        let after = |key: &str| {
+            words
+                .windows(2)
+                .find(|w| w[0] == key)
+                .map(|w| w[1].to_owned())
+        };
+        let dev = after("dev").unwrap_or_default();
+        let src = after("src").and_then(|s| s.parse::<std::net::IpAddr>().ok());
+        if dev == tun
+            || dev == "lo"
+            || src.is_some_and(|s| public.contains(&s))
+            || link_local.contains(&net)
+            || net.prefix_len() == 0
+        {
+            continue;
+        }
+        out.insert(net.trunc());
+    }
+    out.into_iter().collect()
+}
+
+/// `a, b, c` (at most 10, then `… and N more`), or `none`.
+fn prefix_list(p: &[Ipv4Net]) -> String {
+    if p.is_empty() {
+        return "none".to_owned();
+    }
+    let mut s: Vec<String> = p.iter().take(10).map(ToString::to_string).collect();
+    if p.len() > 10 {
+        s.push(format!("… and {} more", p.len() - 10));
+    }
+    s.join(", ")
+}
+
 /// The session addresses on the TUN and the learned prefixes; see the module doc.
 #[derive(Debug)]
 pub struct BgpSteering {
@@ -93,18 +173,172 @@ pub struct BgpSteering {
     addrs: BTreeMap<TunnelId, (Ipv4Addr, Ipv4Addr)>,
     /// Learned prefixes per session's tunnel (from the session runtime).
     learned: BTreeMap<TunnelId, Vec<Ipv4Net>>,
+    /// The session runtime; `None` when its thread could not start (logged).
+    runtime: Option<BgpSessions>,
+    /// The runtime's change counter as last read.
+    seen: u64,
+    /// Last snapshot, by tunnel.
+    status: BTreeMap<TunnelId, SessionStatus>,
+    /// `BgpStatus` per tunnel as last handed out by [`Self::take_status_updates`].
+    written: BTreeMap<TunnelId, BgpStatus>,
+    /// Event-log lines not yet taken.
+    events: Vec<(VpnConnectionId, TunnelId, String)>,
+    /// VPC-side prefixes ([`with_vpc_prefixes`]) and when they were last read.
+    vpc: Vec<Ipv4Net>,
+    vpc_read: Option<std::time::Instant>,
 }
 
 impl BgpSteering {
-    /// Nothing installed yet.
-    pub fn new(tun: impl Into<String>, kernel: bool) -> Self {
+    /// Nothing installed yet. `run_sessions`: start the session runtime (in the calling
+    /// thread's network namespace); off in unit tests.
+    pub fn new(tun: impl Into<String>, kernel: bool, run_sessions: bool) -> Self {
+        let runtime = if run_sessions {
+            match BgpSessions::new(BgpSessionsConfig::default()) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    warn!("BGP sessions cannot run: {e}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         BgpSteering {
             tun: tun.into(),
             kernel,
             sessions: BTreeMap::new(),
             addrs: BTreeMap::new(),
             learned: BTreeMap::new(),
+            runtime,
+            seen: 0,
+            status: BTreeMap::new(),
+            written: BTreeMap::new(),
+            events: Vec::new(),
+            vpc: Vec::new(),
+            vpc_read: None,
         }
+    }
+
+    /// The VPC-side prefixes ([`with_vpc_prefixes`]), re-read from the kernel at most every
+    /// [`VPC_REFRESH`].
+    pub fn vpc_prefixes(&mut self, public: &[std::net::IpAddr]) -> Vec<Ipv4Net> {
+        if !self.kernel {
+            return Vec::new();
+        }
+        let now = std::time::Instant::now();
+        if self
+            .vpc_read
+            .is_none_or(|t| now.duration_since(t) >= VPC_REFRESH)
+        {
+            let out = Command::new("ip")
+                .args([
+                    "-4", "-o", "route", "show", "table", "main", "proto", "kernel", "scope",
+                    "link",
+                ])
+                .output();
+            if let Ok(o) = out {
+                self.vpc = parse_connected(&String::from_utf8_lossy(&o.stdout), &self.tun, public);
+            }
+            self.vpc_read = Some(now);
+        }
+        self.vpc.clone()
+    }
+
+    /// Reads the sessions' state when it moved: learned prefixes (routes at the next
+    /// [`Self::routes`]), statuses and event lines. True when something changed.
+    pub fn poll(&mut self) -> bool {
+        let Some(rt) = &self.runtime else {
+            return false;
+        };
+        let generation = rt.changed();
+        if generation == self.seen {
+            return false;
+        }
+        self.seen = generation;
+        let snap = rt.snapshot();
+        for (tid, now) in &snap {
+            let before = self.status.get(tid);
+            let was_up = before.is_some_and(|b| b.state == BgpState::Established);
+            let is_up = now.state == BgpState::Established;
+            let line = match (was_up, is_up) {
+                (false, true) => Some(format!(
+                    "tunnel {}: BGP session {} ⇄ {} (AS {}) established; {} prefixes learned",
+                    now.index.number(),
+                    now.local_ip,
+                    now.peer_ip,
+                    now.peer_asn
+                        .map_or_else(|| "?".to_owned(), |a| a.to_string()),
+                    now.learned.len()
+                )),
+                (true, false) => Some(format!(
+                    "tunnel {}: BGP session with {} down: {}; its learned routes are withdrawn",
+                    now.index.number(),
+                    now.peer_ip,
+                    now.last_error
+                        .as_ref()
+                        .map_or_else(|| "stopped".to_owned(), ToString::to_string)
+                )),
+                _ => None,
+            };
+            if let Some(l) = line {
+                info!(tunnel = tid.as_str(), "{l}");
+                self.events.push((now.connection.clone(), tid.clone(), l));
+            }
+            let learned_changed = before.is_none_or(|b| b.learned != now.learned);
+            if is_up && learned_changed {
+                let l = format!(
+                    "tunnel {}: BGP routes learned from {}: {}",
+                    now.index.number(),
+                    now.peer_ip,
+                    prefix_list(&now.learned)
+                );
+                self.events.push((now.connection.clone(), tid.clone(), l));
+            }
+        }
+        self.learned = snap
+            .iter()
+            .filter(|(t, st)| st.state == BgpState::Established && self.sessions.contains_key(*t))
+            .map(|(t, st)| (t.clone(), st.learned.clone()))
+            .collect();
+        self.status = snap;
+        true
+    }
+
+    /// The sessions' status by tunnel, as last polled.
+    pub fn status(&self) -> &BTreeMap<TunnelId, SessionStatus> {
+        &self.status
+    }
+
+    /// `BgpStatus` changes to write into each tunnel's observed state: `success` while the
+    /// session is Established, `false` otherwise, `None` once the tunnel has no session.
+    pub fn take_status_updates(&mut self) -> Vec<(TunnelId, Option<BgpStatus>)> {
+        let mut out = Vec::new();
+        for tid in self.sessions.keys() {
+            let st = match self.status.get(tid) {
+                Some(s) if s.state == BgpState::Established => BgpStatus::Success,
+                _ => BgpStatus::False,
+            };
+            if self.written.get(tid) != Some(&st) {
+                self.written.insert(tid.clone(), st);
+                out.push((tid.clone(), Some(st)));
+            }
+        }
+        let gone: Vec<TunnelId> = self
+            .written
+            .keys()
+            .filter(|t| !self.sessions.contains_key(*t))
+            .cloned()
+            .collect();
+        for t in gone {
+            self.written.remove(&t);
+            out.push((t, None));
+        }
+        out
+    }
+
+    /// Event-log lines `(connection, tunnel, text)` since the last call.
+    pub fn take_events(&mut self) -> Vec<(VpnConnectionId, TunnelId, String)> {
+        std::mem::take(&mut self.events)
     }
 
     /// The sessions as last applied.
@@ -149,6 +383,10 @@ impl BgpSteering {
             }
         }
         self.learned.retain(|t, _| sessions.contains_key(t));
+        self.status.retain(|t, _| sessions.contains_key(t));
+        if let Some(rt) = &mut self.runtime {
+            rt.apply(sessions);
+        }
         self.sessions = sessions.clone();
     }
 
@@ -169,8 +407,12 @@ impl BgpSteering {
         routes(&self.sessions, &self.learned)
     }
 
-    /// Removes every session address from the TUN (shutdown).
+    /// Stops every session (Cease to Established peers) and removes every session address from
+    /// the TUN (shutdown).
     pub fn clear(&mut self) {
+        if let Some(rt) = &mut self.runtime {
+            rt.shutdown();
+        }
         for (_, (local, peer)) in std::mem::take(&mut self.addrs) {
             self.del_addr(local, peer);
         }
@@ -305,11 +547,34 @@ mod tests {
         );
     }
 
+    /// Destination routing: the connected VPC-side prefixes are advertised; the TUN, `lo`, the
+    /// uplinks (their `src` is a public IP) and link-local routes are not.
+    #[test]
+    fn vpc_prefixes_are_the_connected_networks_off_the_uplinks_and_tun() {
+        let text = "198.18.1.0/24 dev vpc0 proto kernel scope link src 198.18.1.1 \n\
+                    192.0.2.101 dev up1 proto kernel scope link src 192.0.2.1 \n\
+                    169.254.10.2 dev dsec0 proto kernel scope link src 169.254.10.1 \n\
+                    198.18.9.0/24 dev dsec0 proto kernel scope link src 198.18.9.1 \n\
+                    127.0.0.0/8 dev lo proto kernel scope link src 127.0.0.1 \n";
+        let public = ["192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap()];
+        let vpc = parse_connected(text, "dsec0", &public);
+        assert_eq!(vpc, vec![net("198.18.1.0/24")]);
+        let mut sessions = BTreeMap::new();
+        let mut s = session("vco-a", TunnelIndex::One, 10);
+        s.advertise.clear();
+        sessions.insert(tid("tun-1"), s);
+        sessions.insert(tid("tun-2"), session("vco-a", TunnelIndex::Two, 20));
+        let w = with_vpc_prefixes(&sessions, &vpc);
+        assert_eq!(w[&tid("tun-1")].advertise, vec![net("198.18.1.0/24")]);
+        // A connection that names its VPC prefixes keeps them.
+        assert_eq!(w[&tid("tun-2")].advertise, vec![net("198.18.0.0/16")]);
+    }
+
     /// Without kernel access the steering still tracks sessions; a removed session takes its
     /// learned prefixes with it (R-BGP-5: BGP off removes learned routes).
     #[test]
     fn removing_a_session_drops_its_learned_routes() {
-        let mut st = BgpSteering::new("dsec-test", false);
+        let mut st = BgpSteering::new("dsec-test", false, false);
         let mut sessions = BTreeMap::new();
         sessions.insert(tid("tun-1"), session("vco-a", TunnelIndex::One, 10));
         st.apply(&sessions);

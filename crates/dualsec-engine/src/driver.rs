@@ -325,7 +325,7 @@ impl Driver {
         let now = Instant::now();
         let ha_config = cfg.ha.clone();
         let publisher = crate::publish::Publisher::new(cfg.publish.clone());
-        let bgp = crate::bgp_steer::BgpSteering::new(cfg.tun_name.clone(), cfg.kernel_routes);
+        let bgp = crate::bgp_steer::BgpSteering::new(cfg.tun_name.clone(), cfg.kernel_routes, true);
         Driver {
             control,
             cfg,
@@ -404,6 +404,7 @@ impl Driver {
                 self.next_counters = now + self.cfg.counters_interval;
             }
             self.write_observed();
+            self.poll_bgp();
         }
         self.shutdown();
     }
@@ -671,12 +672,34 @@ impl Driver {
                 self.dp.remove_connection(ConnectionId(n));
             }
         }
-        self.bgp.apply(sessions);
+        // Destination routing names no VPC prefix: advertise the VPC-side networks.
+        let vpc = self.bgp.vpc_prefixes(&self.cfg.node_ips);
+        self.bgp
+            .apply(&crate::bgp_steer::with_vpc_prefixes(sessions, &vpc));
         for tid in sessions.keys() {
             // The session's tunnel in both slots (`bgp::pinned_tunnels`): never fails over.
             let t = dualsec_esp::TunnelId(self.names.tunnel(tid));
             let n = self.names.pinned(tid);
             self.dp.set_connection(ConnectionId(n), [t, t]);
+        }
+    }
+
+    /// BGP sessions' state into observed state and the event log (issue 7); learned routes are
+    /// installed at the next reconcile.
+    fn poll_bgp(&mut self) {
+        if !self.bgp.poll() {
+            return;
+        }
+        for (tid, st) in self.bgp.take_status_updates() {
+            if let Err(e) = self
+                .control
+                .update_tunnel_observed(&tid, |o| o.bgp_status = st)
+            {
+                debug!(tunnel = tid.as_str(), "observed BGP status: {e:?}");
+            }
+        }
+        for (conn, tid, line) in self.bgp.take_events() {
+            let _ = self.control.record_event(&conn, Some(&tid), &line);
         }
     }
 

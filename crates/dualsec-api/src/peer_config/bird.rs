@@ -4,10 +4,14 @@
 //! the customer side, `Peer*` the gateway).
 //!
 //! Choices, and why:
-//! - **Route-based tunnels on the customer side**: each tunnel's customer BGP address sits on
-//!   its own interface (with strongSwan an XFRM interface, `if_id_in/out = N` in the child and
-//!   `ip link add dualsecN type xfrm if_id N`), so a session's packets enter exactly its tunnel.
-//!   The file's header lists those commands; BIRD itself does not create interfaces.
+//! - **Each session rides its own tunnel by selector**: the generated `swanctl.conf` puts the
+//!   tunnel's two BGP addresses (/32 each) into that tunnel's CHILD SA selectors, as the gateway
+//!   does, so a policy-based IPsec stack (strongSwan with kernel XFRM policies or
+//!   kernel-libipsec) sends each session's packets into exactly its tunnel. The customer's BGP
+//!   address needs an interface of its own with the gateway as point-to-point peer
+//!   (`ip link add dualsecN type dummy`, `ip addr add LOCAL peer PEER dev dualsecN`): the file's
+//!   header lists those commands; BIRD itself does not create interfaces. (Route-based setups
+//!   may use an XFRM interface with `if_id` instead of the dummy.)
 //! - **Tunnel 1 is preferred** both ways: routes learned over tunnel 2 get a lower local
 //!   preference here, and the prefixes advertised over tunnel 2 carry one extra AS-path hop, so
 //!   the gateway (which prefers its master anyway) and the IDC agree.
@@ -139,7 +143,7 @@ impl BgpPeering {
         })
     }
 
-    /// The customer's interface name for tunnel `index` (an XFRM interface with `if_id` N).
+    /// The customer's interface name for tunnel `index` (it carries the session's address).
     pub fn interface(index: u8) -> String {
         format!("dualsec{index}")
     }
@@ -149,9 +153,11 @@ impl BgpPeering {
         let mut out = Vec::new();
         for s in &self.sessions {
             let dev = Self::interface(s.index);
-            let len = s.tunnel_cidr.rsplit('/').next().unwrap_or("30");
-            out.push(format!("ip link add {dev} type xfrm if_id {}", s.index));
-            out.push(format!("ip addr add {}/{len} dev {dev}", s.local_ip));
+            out.push(format!("ip link add {dev} type dummy"));
+            out.push(format!(
+                "ip addr add {} peer {} dev {dev}",
+                s.local_ip, s.peer_ip
+            ));
             out.push(format!("ip link set {dev} up"));
         }
         out
@@ -178,8 +184,9 @@ pub fn bird(p: &BgpPeering) -> Result<String, PeerConfigError> {
         p.connection_id
     );
     s.push_str(
-        "# One BGP session per tunnel, through that tunnel. Each tunnel needs its own interface\n\
-         # (strongSwan: if_id_in = N and if_id_out = N in tunnel N's child), created first:\n",
+        "# One BGP session per tunnel, through that tunnel: the swanctl.conf from dualsec puts both\n\
+         # BGP addresses of a tunnel into that tunnel's selectors. Create the session interfaces\n\
+         # first (run once, as root):\n",
     );
     for c in p.interface_commands() {
         let _ = writeln!(s, "#   {c}");

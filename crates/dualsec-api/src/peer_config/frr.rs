@@ -38,8 +38,9 @@ pub fn frr(p: &BgpPeering) -> Result<String, PeerConfigError> {
         p.connection_id
     );
     s.push_str(
-        "! One BGP session per tunnel, through that tunnel. Each tunnel needs its own interface\n\
-         ! (strongSwan: if_id_in = N and if_id_out = N in tunnel N's child), created first:\n",
+        "! One BGP session per tunnel, through that tunnel: the swanctl.conf from dualsec puts both\n\
+         ! BGP addresses of a tunnel into that tunnel's selectors. Create the session interfaces\n\
+         ! first (run once, as root):\n",
     );
     for c in p.interface_commands() {
         let _ = writeln!(s, "!   {c}");

@@ -331,6 +331,24 @@ pub fn swanctl(cfg: &PeerConfig) -> Result<String, PeerConfigError> {
             field: "LocalSubnet/RemoteSubnet".into(),
         });
     }
+    if cfg.remote_subnets.iter().any(|n| n == "0.0.0.0/0") {
+        // Destination routing: a strongSwan that installs routes for its selectors (kernel-libipsec,
+        // `install_routes`) would route one tunnel's IKE packets to the other gateway IP into
+        // the first tunnel's 0.0.0.0/0 route.
+        s.push_str(
+            "# The selectors are 0.0.0.0/0 (destination routing): keep the gateway's public IPs\n\
+             # and your own networks out of the tunnels' routes (strongSwan routes 0.0.0.0/0 into\n\
+             # the tunnel in table 220), e.g.\n\
+             #   (each of your networks) ip rule add to <LAN prefix> lookup main pref 100\n",
+        );
+        for t in &cfg.tunnels {
+            let _ = writeln!(
+                s,
+                "#   ip rule add to {} lookup main pref 100",
+                token("Remote", &t.remote_addr)?
+            );
+        }
+    }
     s.push_str("connections {\n");
     let mut secrets = String::from("secrets {\n");
     for t in &cfg.tunnels {

@@ -27,8 +27,9 @@
 //! * [`BgpSessions::changed`] is a generation number that increases whenever a session's state
 //!   or learned routes change (and when sessions are added or removed): the driver re-reads
 //!   [`BgpSessions::snapshot`] and re-installs learned routes only when it moved.
-//! * For Describe (R-BGP-3 style fields): `BgpStatus` is `success` exactly when
-//!   `state == BgpState::Established`; `last_error`'s `Display` is the operator-facing reason.
+//! * For Describe (issue 7: each tunnel's BGP state, peer ASN, peer BGP IP): `BgpStatus` is
+//!   `success` exactly when `state == BgpState::Established`; `last_error`'s `Display` is the
+//!   operator-facing reason.
 //! * The session's TCP connection needs its local address (`plan.local_ip`) on an interface and a
 //!   route to `plan.peer_ip`; until the engine has put them on the TUN, `bind` fails with
 //!   EADDRNOTAVAIL, which counts as a failed connection attempt ([`SessionFault::LocalAddress`])
@@ -205,7 +206,7 @@ pub struct SessionCounters {
     pub routes_rejected: u64,
 }
 
-/// What one session is doing, for the driver (routes) and Describe (R-BGP-3: state, peer ASN,
+/// What one session is doing, for the driver (routes) and Describe (issue 7: state, peer ASN,
 /// peer BGP IP).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionStatus {

@@ -280,6 +280,19 @@ impl BgpSteering {
                 )),
                 _ => None,
             };
+            // A new reason the session is not up (refused connection, NOTIFICATION sent or
+            // received …): once per distinct reason, so a peer that keeps failing the same way
+            // does not flood the log.
+            let fault = now.last_error.as_ref().map(ToString::to_string);
+            let fault_before = before.and_then(|b| b.last_error.as_ref().map(ToString::to_string));
+            let line = match (line, fault) {
+                (None, Some(f)) if !is_up && Some(&f) != fault_before.as_ref() => Some(format!(
+                    "tunnel {}: BGP session with {} not established: {f}",
+                    now.index.number(),
+                    now.peer_ip
+                )),
+                (l, _) => l,
+            };
             if let Some(l) = line {
                 info!(tunnel = tid.as_str(), "{l}");
                 self.events.push((now.connection.clone(), tid.clone(), l));

@@ -404,3 +404,70 @@ fn e2e_bgp_frr_both_tunnels_failover_and_off() {
     core_case(&bed, &routes);
     let _ = frr.bgpd_pid();
 }
+
+/// Issue 7: a customer speaker that announces `0.0.0.0/0` and more than the 50-prefix limit on
+/// tunnel 2 does not disturb tunnel 1: session 1 stays Established with its route, VPC → IDC
+/// keeps working, and neither the default route nor any of the excess prefixes is installed.
+#[test]
+fn e2e_bgp_hostile_announcements_on_tunnel_2_leave_tunnel_1_alone() {
+    let Some(bed) = bring_up(&["bird", "birdc"]) else {
+        return;
+    };
+    let (topo, d, vco) = (&bed.topo, &bed.d, bed.vco.as_str());
+    let conf = d.cli(&["peer-config", vco, "--format", "bird"]);
+    create_session_interfaces(&topo.cgw, &conf);
+    let hint = "  # route <your IDC prefix> blackhole;   (add the prefixes to announce)";
+    let mut conf = conf.replace(hint, &format!("  route {IDC_NET} blackhole;"));
+    // Tunnel 2 also exports a default route and 60 more prefixes (198.18.128.0/24 …).
+    let t2_export = "if proto != \"dualsec_advertise\" then reject;";
+    assert_eq!(conf.matches(t2_export).count(), 1, "{conf}");
+    conf = conf.replace(
+        t2_export,
+        "if proto != \"dualsec_advertise\" && proto != \"hostile\" then reject;",
+    );
+    conf += "protocol static hostile {\n  ipv4;\n  route 0.0.0.0/0 blackhole;\n";
+    for i in 0..60 {
+        conf += &format!("  route 198.18.{}.0/24 blackhole;\n", 128 + i);
+    }
+    conf += "}\n";
+    let bird = Bird::start(&topo.cgw, &conf).unwrap();
+    wait_bgp(d, vco, 0, "success", Duration::from_secs(40));
+    wait_until("learned IDC route", Duration::from_secs(10), || {
+        kernel_route(&topo.gw, IDC_NET).contains(&format!("dev {TUN}"))
+    })
+    .unwrap();
+    // Over a few of tunnel 2's attempts, tunnel 1 stays up with its route and traffic.
+    let end = std::time::Instant::now() + Duration::from_secs(8);
+    while std::time::Instant::now() < end {
+        assert_eq!(bgp_status(d, vco, 0), "success", "{}", bgp_diag(&bed));
+        assert!(kernel_route(&topo.gw, IDC_NET).contains(TUN));
+        let default = topo.gw.ip(&["-4", "route", "show", "dev", TUN]).unwrap();
+        assert!(
+            !default.contains("default") && !default.contains("198.18.128."),
+            "refused prefixes installed: {default}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(replies(&topo.vpc, IDC_HOST, 5), 5, "vpc → idc");
+    // Tunnel 2's session was ended for the excess (Cease, RFC 4486) and is not Established.
+    let logs = d.cli(&[
+        "connection",
+        "logs",
+        vco,
+        "--minute-period",
+        "10",
+        "--page-size",
+        "50",
+    ]);
+    assert_ne!(bgp_status(d, vco, 1), "success", "{logs}");
+    assert!(
+        logs.contains("tunnel 2: BGP session with 169.254.20.2 not established")
+            && logs.contains("more than 50 prefixes"),
+        "{logs}"
+    );
+    assert!(!logs.contains("tunnel 1: BGP session with"), "{logs}");
+    eprintln!(
+        "customer's view of session 2: {}",
+        bird.birdc("show protocols").unwrap_or_default()
+    );
+}

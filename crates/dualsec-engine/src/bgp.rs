@@ -1,5 +1,5 @@
 //! BGP over both tunnels (issue 7, R-BGP-1..5): which sessions this node runs, and how their
-//! packets reach *their own* tunnel. Pure; the session IO is not wired yet (see below).
+//! packets reach *their own* tunnel. Pure.
 //!
 //! # Design
 //!
@@ -8,7 +8,10 @@
 //! - the connection has `EnableTunnelsBgp` on, the tunnel has a `TunnelBgpConfig`, the
 //!   customer gateway has an ASN (R-BGP-1; without one there is no session), and the tunnel runs
 //!   on this node;
-//! - the gateway advertises the connection's VPC CIDRs (`LocalSubnet`, without `0.0.0.0/0`).
+//! - the gateway advertises the connection's VPC CIDRs (`LocalSubnet`, without `0.0.0.0/0`);
+//!   a destination-routing connection (`0.0.0.0/0`) names none, so there the networks directly
+//!   attached to the gateway's VPC side are advertised
+//!   ([`crate::bgp_steer::with_vpc_prefixes`]).
 //!
 //! **Steering a session into its tunnel.** The data plane routes a packet to a *connection*,
 //! and a connection sends on its active tunnel, so a /32 route to tunnel 2's peer address into
@@ -21,8 +24,10 @@
 //! (`ip addr replace LOCAL peer PEER dev TUN`), which gives the TCP socket its source address and
 //! the kernel route to the peer.
 //!
-//! Not done yet (issue 7): the TCP/`dualsec_bgp::Speaker` loop, TCP_MD5SIG, installing learned
-//! prefixes, `bgp_status`, and the testbed test with BIRD/FRR.
+//! The IO lives elsewhere: [`crate::bgp_session`] runs the sessions (kernel TCP, TCP MD5,
+//! `dualsec_bgp::Speaker`), [`crate::bgp_steer`] does the steering above, installs learned
+//! prefixes as routes of the connection and reports `BgpStatus`. [`session_selectors`] puts the
+//! session addresses into each IKEv2 tunnel's traffic selectors so the CHILD SA carries them.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -254,7 +259,10 @@ mod tests {
                 resource_group_id: None,
                 tags: vec![],
             };
-            let conn = c.create_vpn_connection(&req(&with_asn, 10)).unwrap();
+            // Tunnel 1 IKEv2, tunnel 2 the default IKEv1.
+            let mut first = req(&with_asn, 10);
+            first.tunnels[0].ike.ike_version = Some(dualsec_control::values::IkeVersion::V2);
+            let conn = c.create_vpn_connection(&first).unwrap();
             let no_asn = c.create_vpn_connection(&req(&plain, 20));
             let d = c.desired_state().unwrap();
             let node: Vec<IpAddr> =
@@ -279,6 +287,35 @@ mod tests {
                 t1.advertise,
                 vec!["198.18.0.0/16".parse::<Ipv4Net>().unwrap()]
             );
+            // Issue 7: each IKEv2 tunnel's selectors carry its own session's /32s (and not the
+            // other tunnel's), next to the connection's subnets.
+            let t1_id = s
+                .iter()
+                .find(|(_, x)| x.connection == conn.connection.id && x.index == TunnelIndex::One)
+                .map(|(id, _)| id.clone())
+                .unwrap();
+            let cfg = &p.tunnels[&t1_id].setup.as_ref().unwrap().config;
+            let nets = |ts: &[dualsec_ike::v2::TrafficSelector]| -> Vec<String> {
+                ts.iter()
+                    .map(|t| format!("{}-{}", t.start_addr, t.end_addr))
+                    .collect()
+            };
+            assert_eq!(
+                nets(&cfg.local_ts),
+                ["198.18.0.0-198.18.255.255", "169.254.10.1-169.254.10.1"]
+            );
+            assert_eq!(
+                nets(&cfg.remote_ts),
+                ["198.19.1.0-198.19.1.255", "169.254.10.2-169.254.10.2"]
+            );
+            // IKEv1 negotiates one selector pair: no /32s there (documented limitation).
+            let t2_id = s
+                .iter()
+                .find(|(_, x)| x.connection == conn.connection.id && x.index == TunnelIndex::Two)
+                .map(|(id, _)| id.clone())
+                .unwrap();
+            let cfg2 = &p.tunnels[&t2_id].setup.as_ref().unwrap().config;
+            assert_eq!(nets(&cfg2.local_ts), ["198.18.0.0-198.18.255.255"]);
             // R-BGP-1: BGP needs the customer's ASN (refused at create, or no session).
             if let Ok(v) = no_asn {
                 assert!(s.values().all(|x| x.connection != v.connection.id));

@@ -17,8 +17,8 @@
 //! * `driver`: the IO thread ([`Engine`]).
 //! * `failover`: one `dualsec_ha::Failover` per connection: probes, outbound carrier, switch
 //!   events (issue 6, R-HA-1..5).
-//! * [`bgp`]: BGP sessions per tunnel and how they are pinned to their tunnel (issue 7;
-//!   planning only so far).
+//! * [`bgp`]: BGP sessions per tunnel and how they are pinned to their tunnel (issue 7);
+//!   [`bgp_steer`]: the steering, learned routes and `BgpStatus`.
 //! * [`publish`]: published routes into the VPC side's kernel table (issue 7).
 //!
 //! Start it with [`Engine::start`]; dropping the [`Engine`] deletes every tunnel (IKE DELETE

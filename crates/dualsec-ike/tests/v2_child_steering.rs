@@ -165,3 +165,64 @@ fn a_refused_create_child_sa_is_reported_and_the_ike_sa_stays() {
     assert!(p.children(Side::A).is_empty());
     assert_eq!(p.a.tunnel_status(TUN), TunnelStatus::Up);
 }
+
+/// Issue 6, "drops toward IP 1": our liveness request reached the peer and was answered, the
+/// answer was lost, so a request of ours stays outstanding. The CHILD SA DELETE must still leave
+/// at once (beside it, with the next message id) and the peer must act on it, or the peer keeps
+/// sending on this tunnel forever.
+#[test]
+fn the_delete_leaves_at_once_when_only_the_answers_are_lost() {
+    let (a, b) = default_configs();
+    let mut p = Pair::new(17, a, b);
+    establish(&mut p);
+    p.drop_toward = Some(Side::A);
+    p.probe(Side::A).unwrap();
+    p.run_for(Duration::from_millis(500));
+    assert_eq!(p.delete_child_sas(Side::A).unwrap(), 1);
+    p.run_for(Duration::from_millis(200));
+    // The peer deleted its side (its answer is lost); ours stays installed meanwhile.
+    assert!(p.children(Side::B).is_empty(), "the peer got the DELETE");
+    assert_eq!(deleted(&p.events_b), 1);
+    assert_eq!(p.children(Side::A).len(), 1);
+    // Heals: both our requests are answered (retransmissions get the peer's cached answers),
+    // the CHILD SA goes here too, and the IKE SA carries on with consistent message ids.
+    p.drop_toward = None;
+    p.probe(Side::A).unwrap();
+    assert!(p.run_until(Duration::from_secs(3), |p| p.children(Side::A).is_empty()));
+    assert_eq!(p.a.tunnel_status(TUN), TunnelStatus::Up);
+    p.create_child_sa(Side::A).unwrap();
+    assert!(p.run_until(Duration::from_secs(3), |p| p.both_have_child()));
+    assert_children_match(&p.children(Side::A)[0], &p.children(Side::B)[0]);
+    let answered = count(&p.events_a, |e| matches!(e, Event::ProbeAnswered { .. }));
+    p.probe(Side::A).unwrap();
+    assert!(p.run_until(Duration::from_secs(1), |p| count(
+        &p.events_a,
+        |e| matches!(e, Event::ProbeAnswered { .. })
+    ) > answered));
+    assert!(p.failures(Side::A).is_empty(), "{:?}", p.failures(Side::A));
+    assert!(p.failures(Side::B).is_empty(), "{:?}", p.failures(Side::B));
+}
+
+/// Issue 6, "drops from IP 1": neither our liveness request nor the DELETE beside it reached the
+/// peer. When the path heals, the retransmissions arrive in order and both are processed.
+#[test]
+fn a_delete_sent_beside_a_lost_request_completes_when_the_path_heals() {
+    let (a, b) = default_configs();
+    let mut p = Pair::new(18, a, b);
+    establish(&mut p);
+    p.drop_toward = Some(Side::B);
+    p.probe(Side::A).unwrap();
+    p.run_for(Duration::from_millis(500));
+    assert_eq!(p.delete_child_sas(Side::A).unwrap(), 1);
+    p.run_for(Duration::from_secs(2));
+    assert_eq!(p.children(Side::B).len(), 1, "nothing reached the peer");
+    p.drop_toward = None;
+    p.probe(Side::A).unwrap();
+    assert!(p.run_until(Duration::from_secs(3), |p| {
+        p.children(Side::A).is_empty() && p.children(Side::B).is_empty()
+    }));
+    p.create_child_sa(Side::A).unwrap();
+    assert!(p.run_until(Duration::from_secs(3), |p| p.both_have_child()));
+    assert_eq!(p.a.tunnel_status(TUN), TunnelStatus::Up);
+    assert!(p.failures(Side::A).is_empty(), "{:?}", p.failures(Side::A));
+}

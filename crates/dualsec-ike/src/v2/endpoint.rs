@@ -303,6 +303,8 @@ impl Endpoint {
     /// §1.4.1: INFORMATIONAL with a Delete payload naming our inbound ESP SPIs). Returns how many
     /// were queued. Each CHILD SA stays installed until the peer answers (then
     /// [`Event::ChildDeleted`]), so traffic the peer still sends on it is received meanwhile.
+    /// The DELETE leaves at once even while a liveness request is unanswered (the situation that
+    /// made failover suspect the path): see `IkeSa::delete_children_now`.
     ///
     /// Failover uses it to move the peer's traffic off a tunnel whose path fails in one direction
     /// only (issue 6): the peer drops the CHILD SA and sends on the other tunnel's.
@@ -319,18 +321,10 @@ impl Endpoint {
         let Some(sa) = self.sas.get_mut(&spi) else {
             return Err(Error::ApiMisuse("tunnel has no established IKE SA"));
         };
-        let spis: Vec<u32> = sa
-            .children
-            .iter()
-            .filter(|c| !c.rekeyed)
-            .map(|c| c.info.spi_in)
-            .collect();
-        for spi_in in &spis {
-            sa.queue(now, Request::DeleteChild { spi_in: *spi_in }, &mut out, rng);
-        }
+        let n = sa.delete_children_now(now, &mut out, rng);
         self.out = out;
         self.after(now, rng);
-        Ok(spis.len())
+        Ok(n)
     }
 
     /// Creates a new CHILD SA with the tunnel's configured selectors under its current IKE SA

@@ -246,6 +246,10 @@ pub(crate) struct IkeSa {
     pub timers: TimerTable,
     next_request_id: u32,
     outstanding: Option<Outstanding>,
+    /// A DELETE of a CHILD SA sent while `outstanding` holds an unanswered liveness request
+    /// (issue 6 steering, see [`IkeSa::delete_children_now`]); it moves into `outstanding` when
+    /// that one completes.
+    side: Option<Outstanding>,
     queued: VecDeque<Request>,
     /// Next request id we accept from the peer.
     expected_request_id: u32,
@@ -383,6 +387,7 @@ impl IkeSa {
             timers: TimerTable::default(),
             next_request_id: 0,
             outstanding: None,
+            side: None,
             queued: VecDeque::new(),
             expected_request_id: 0,
             last_response: None,
@@ -451,7 +456,10 @@ impl IkeSa {
         self.pump_with_rng(now, out, rng);
         if let Some(o) = &self.outstanding {
             trace!(tunnel = %self.tunnel, msg_id = o.msg_id, "probe: resending the outstanding request");
-            let bytes = o.bytes.clone();
+            let mut bytes = o.bytes.clone();
+            if let Some(side) = &self.side {
+                bytes.extend(side.bytes.iter().cloned());
+            }
             self.transmit_all(bytes, out);
             return Ok(());
         }
@@ -1313,7 +1321,11 @@ impl IkeSa {
                 trace!(tunnel = %self.tunnel, "response without an outstanding request; dropped");
                 return Ok(());
             };
-            if o.msg_id != msg_hdr.msg_id {
+            let side = self
+                .side
+                .as_ref()
+                .is_some_and(|s| s.msg_id == msg_hdr.msg_id);
+            if o.msg_id != msg_hdr.msg_id && !side {
                 trace!(tunnel = %self.tunnel, got = msg_hdr.msg_id, want = o.msg_id, "response with a stale message id; dropped");
                 return Ok(());
             }
@@ -1443,7 +1455,7 @@ impl IkeSa {
                 self.on_auth_request(now, &msg, out, rng)
             }
             (false, _, State::Established(_)) => self.on_request(now, &msg, out, rng),
-            (true, _, State::Established(_)) => self.on_response(now, &msg, out, rng),
+            (true, _, State::Established(_)) => self.on_any_response(now, &msg, out, rng),
             (resp, ex, st) => Err(Error::PeerMisbehaved(format!(
                 "{ex:?} {} not expected in {}",
                 if resp { "response" } else { "request" },
@@ -1900,7 +1912,7 @@ impl IkeSa {
 
     /// Sends the next queued request if the window is free.
     pub fn pump_with_rng(&mut self, now: Instant, out: &mut Output, rng: &mut dyn CryptoRngCore) {
-        while self.outstanding.is_none() && self.is_established() {
+        while self.outstanding.is_none() && self.side.is_none() && self.is_established() {
             let Some(r) = self.queued.pop_front() else {
                 return;
             };
@@ -2203,6 +2215,116 @@ impl IkeSa {
     }
 
     // ---------------------------------------------------------------- responses to our requests
+
+    /// A response to `outstanding` or to the `side` DELETE. The side one is handled as if it were
+    /// the outstanding request (the other waits meanwhile, so nothing new is sent); whichever
+    /// completes first, the other then is the outstanding request, with the usual retransmission.
+    fn on_any_response(
+        &mut self,
+        now: Instant,
+        msg: &Msg,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        let to_side = self.side.as_ref().is_some_and(|s| s.msg_id == msg.msg_id);
+        if to_side {
+            std::mem::swap(&mut self.outstanding, &mut self.side);
+        }
+        let res = self.on_response(now, msg, out, rng);
+        if to_side
+            && matches!(
+                &self.side,
+                Some(Outstanding {
+                    pending: Pending::Dpd,
+                    ..
+                })
+            )
+        {
+            // The peer answered the later request, so it has processed the earlier liveness
+            // request (one request at a time on its side): done, even though that answer is lost
+            // (the peer keeps only its last answer, so a retransmission would go unanswered).
+            self.side = None;
+        }
+        if self.outstanding.is_none() {
+            if let Some(o) = self.side.take() {
+                self.outstanding = Some(o);
+                self.timers
+                    .set_after(Timer::Retransmit, now, self.cfg.retransmit.initial);
+            }
+        }
+        self.pump_with_rng(now, out, rng);
+        res
+    }
+
+    /// Deletes the CHILD SAs now (issue 6 steering), even while a liveness request of ours is
+    /// unanswered. Failover suspects exactly that situation: when only the path *toward* us fails,
+    /// the peer has received and answered our last request, the answer is lost, and a DELETE
+    /// queued behind it would never leave. So the first CHILD SA's DELETE goes out at once with
+    /// the next message id, beside the outstanding liveness request (RFC 7296 §2.3 asks for one
+    /// request at a time when the peer's window is 1; the peer has in fact answered the one we
+    /// still wait for, so for it this is the next request in its window; if it has not, it drops
+    /// the early one and takes a retransmission after the outstanding one). Other requests wait
+    /// for both. Any other outstanding request, or none: the DELETEs are queued as usual.
+    pub fn delete_children_now(
+        &mut self,
+        now: Instant,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> usize {
+        let spis: Vec<u32> = self
+            .children
+            .iter()
+            .filter(|c| !c.rekeyed)
+            .map(|c| c.info.spi_in)
+            .collect();
+        let probe_pending = matches!(
+            &self.outstanding,
+            Some(Outstanding {
+                pending: Pending::Dpd,
+                ..
+            })
+        );
+        let mut rest = spis.as_slice();
+        if let (true, None, Some((first, others))) = (probe_pending, &self.side, spis.split_first())
+        {
+            match self.send_side_delete(*first, out, rng) {
+                Ok(()) => rest = others,
+                Err(e) => {
+                    warn!(tunnel = %self.tunnel, error = %e, "could not send the CHILD SA DELETE")
+                }
+            }
+        }
+        for spi_in in rest {
+            self.queue(now, Request::DeleteChild { spi_in: *spi_in }, out, rng);
+        }
+        spis.len()
+    }
+
+    fn send_side_delete(
+        &mut self,
+        spi_in: u32,
+        out: &mut Output,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        let pls = [Pl::Delete {
+            protocol: Protocol::Esp.id(),
+            spis: vec![spi_in],
+        }];
+        let msg_id = self.next_request_id;
+        let header = self.header(ExchangeType::INFORMATIONAL, false, msg_id);
+        let (first, inner) = encode_inner(&pls)?;
+        let bytes = self.protect_own(&header, first, &inner, rng)?;
+        self.next_request_id = msg_id.wrapping_add(1);
+        debug!(tunnel = %self.tunnel, msg_id, spi = format_args!("{spi_in:08x}"), "CHILD SA DELETE sent beside the unanswered liveness request");
+        self.transmit_all(bytes.clone(), out);
+        self.side = Some(Outstanding {
+            msg_id,
+            bytes,
+            retransmits: 0,
+            pending: Pending::DeleteChild { spi_in },
+        });
+        Ok(())
+    }
 
     fn on_response(
         &mut self,
@@ -2683,7 +2805,10 @@ impl IkeSa {
             .saturating_mul(rc.backoff.saturating_pow(o.retransmits))
             .min(rc.max_interval);
         debug!(tunnel = %self.tunnel, msg_id = o.msg_id, n = o.retransmits, "retransmitting {}", o.pending.exchange_name());
-        let bytes = o.bytes.clone();
+        let mut bytes = o.bytes.clone();
+        if let Some(side) = &self.side {
+            bytes.extend(side.bytes.iter().cloned());
+        }
         self.transmit_all(bytes, out);
         self.timers.set_after(Timer::Retransmit, now, wait);
     }
@@ -2709,6 +2834,7 @@ impl IkeSa {
         self.state = State::Closed;
         self.timers.clear();
         self.outstanding = None;
+        self.side = None;
         self.probe_waiting = false;
         self.queued.clear();
         if was_up && !self.replaced {

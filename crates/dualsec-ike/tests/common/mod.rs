@@ -51,6 +51,8 @@ pub struct Pair {
     pub jitter: Duration,
     /// Drop everything (peer unreachable / dead).
     pub blackhole: bool,
+    /// Drops only what is sent toward this side's address (a one-way path failure).
+    pub drop_toward: Option<Side>,
     pub events_a: Vec<Event>,
     pub events_b: Vec<Event>,
     pub sent: u64,
@@ -109,6 +111,7 @@ impl Pair {
             loss: 0.0,
             jitter: Duration::ZERO,
             blackhole: false,
+            drop_toward: None,
             events_a: Vec::new(),
             events_b: Vec::new(),
             sent: 0,
@@ -207,7 +210,14 @@ impl Pair {
                 }
             }
             self.sent += 1;
-            let firewalled = self.block_port.is_some_and(|p| t.remote.port() == p);
+            let firewalled = self.block_port.is_some_and(|p| t.remote.port() == p)
+                || self.drop_toward.is_some_and(|side| {
+                    t.remote.ip()
+                        == ip(match side {
+                            Side::A => A_IP,
+                            Side::B => B_IP,
+                        })
+                });
             if self.blackhole || firewalled || (self.loss > 0.0 && self.roll() < self.loss) {
                 self.dropped += 1;
                 continue;

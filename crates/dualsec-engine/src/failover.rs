@@ -47,6 +47,10 @@ use dualsec_ha::{
 
 /// How long a CHILD SA re-creation may take before it is asked for again.
 const RESTORE_RETRY: Duration = Duration::from_secs(5);
+/// How long a withdrawn CHILD SA may stay installed while the master answers probes again (its
+/// DELETE should be answered within a round trip then) before the withdrawal is given up and the
+/// CHILD SA counts as up again.
+const WITHDRAW_GIVE_UP: Duration = Duration::from_secs(20);
 
 /// Something the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -382,6 +386,49 @@ impl HaSet {
                 index: index_of(p.tunnel),
             });
         }
+        // The withdrawn CHILD SA is gone and the master answers probes again: re-create it.
+        if let Some(at) = c.withdrawn {
+            match (c.sas[0].0, c.installed[0]) {
+                // The IKE SA is gone: its renegotiation brings a CHILD SA with it.
+                (false, _) => {
+                    c.withdrawn = None;
+                    c.restore_sent = None;
+                }
+                // Re-created.
+                (true, true) if c.restore_sent.is_some() => {
+                    c.withdrawn = None;
+                    c.restore_sent = None;
+                }
+                // The peer has not answered the DELETE yet; if the master answers probes but the
+                // CHILD SA is still here long after, give up (it still carries the peer's traffic
+                // or will be rekeyed; better a working master than one waiting forever).
+                (true, true) => {
+                    let answered =
+                        c.ha.last_probe_answer(TunnelId::One)
+                            .is_some_and(|a| a > at);
+                    if answered && now.saturating_duration_since(at) >= WITHDRAW_GIVE_UP {
+                        c.withdrawn = None;
+                        c.sas[0].1 = true;
+                        c.ha.sa_up(TunnelId::One, SaKind::Child, now);
+                    }
+                }
+                (true, false) => {
+                    let answered =
+                        c.ha.last_probe_answer(TunnelId::One)
+                            .is_some_and(|a| a > at);
+                    let due = c
+                        .restore_sent
+                        .is_none_or(|sent| now >= sent + RESTORE_RETRY);
+                    if answered && due {
+                        c.restore_sent = Some(now);
+                        self.actions.push_back(Action::RestoreChild {
+                            connection: connection.clone(),
+                            index: TunnelIndex::One,
+                        });
+                    }
+                }
+            }
+        }
         while let Some(ev) = c.ha.poll_event() {
             let (tunnel, message) = describe(&ev, &c.ha, now);
             self.actions.push_back(Action::Log {
@@ -433,38 +480,6 @@ impl HaSet {
                         connection: connection.clone(),
                         index: TunnelIndex::One,
                     });
-                }
-            }
-        }
-        // The withdrawn CHILD SA is gone and the master answers probes again: re-create it.
-        if let Some(at) = c.withdrawn {
-            match (c.sas[0].0, c.installed[0]) {
-                // The IKE SA is gone: its renegotiation brings a CHILD SA with it.
-                (false, _) => {
-                    c.withdrawn = None;
-                    c.restore_sent = None;
-                }
-                // Re-created.
-                (true, true) if c.restore_sent.is_some() => {
-                    c.withdrawn = None;
-                    c.restore_sent = None;
-                }
-                // The peer has not answered the DELETE yet.
-                (true, true) => {}
-                (true, false) => {
-                    let answered =
-                        c.ha.last_probe_answer(TunnelId::One)
-                            .is_some_and(|a| a > at);
-                    let due = c
-                        .restore_sent
-                        .is_none_or(|sent| now >= sent + RESTORE_RETRY);
-                    if answered && due {
-                        c.restore_sent = Some(now);
-                        self.actions.push_back(Action::RestoreChild {
-                            connection: connection.clone(),
-                            index: TunnelIndex::One,
-                        });
-                    }
                 }
             }
         }
@@ -1025,6 +1040,37 @@ mod tests {
             carriers(&all),
             vec![(TunnelIndex::One, Some(TunnelIndex::One))]
         );
+    }
+
+    /// A DELETE that is never answered although the master answers probes again (e.g. it went
+    /// down with an IKE SA rekey): after 20 s the withdrawal is given up, the CHILD SA still
+    /// installed counts as up, and traffic fails back.
+    #[test]
+    fn a_withdrawal_never_answered_is_given_up_after_20_s() {
+        let mut h = HaSet::new(HaConfig::default()).unwrap();
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut all = Vec::new();
+        up(&mut h, t0, ["zone-a", "zone-b"]);
+        let both = [TunnelIndex::One, TunnelIndex::Two];
+        run(&mut h, &mut now, Duration::from_secs(1), &both, &mut all);
+        run(
+            &mut h,
+            &mut now,
+            Duration::from_secs(1),
+            &[TunnelIndex::Two],
+            &mut all,
+        );
+        assert_eq!(steering(&all), vec!["withdraw 1"]);
+        all.clear();
+        run(&mut h, &mut now, Duration::from_secs(15), &both, &mut all);
+        assert!(carriers(&all).is_empty(), "still withdrawn");
+        run(&mut h, &mut now, Duration::from_secs(10), &both, &mut all);
+        assert_eq!(
+            carriers(&all),
+            vec![(TunnelIndex::One, Some(TunnelIndex::One))]
+        );
+        assert!(steering(&all).is_empty(), "{:?}", steering(&all));
     }
 
     #[test]

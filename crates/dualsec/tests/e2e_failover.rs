@@ -13,10 +13,17 @@
 //! case.
 //!
 //! The peer (strongSwan) has two CHILD SAs with identical selectors, one per tunnel; it sends
-//! IDC → VPC on the one it installed last and keeps using it until its own DPD clears it, so the
+//! IDC → VPC on the one it installed last and keeps using it until that CHILD SA goes, so the
 //! return direction follows the peer, not dualsec. dualsec accepts inbound ESP on both tunnels at
 //! all times. The tests therefore measure VPC → IDC (dualsec's decision) and check at the peer,
 //! from its per-CHILD-SA counters, which tunnel carries it; the benchmark also measures IDC → VPC.
+//! When only the path toward IP 1 fails, the peer still hears tunnel 1 and would never move: on
+//! a probe-loss failover dualsec deletes tunnel 1's CHILD SA (IKE SA kept), the peer sends on
+//! tunnel 2, and the CHILD SA is re-created once tunnel 1 answers again. The "drops toward IP 1"
+//! case streams IDC → VPC and checks that (issue 6).
+//!
+//! After the cases, DescribeVpnConnection's `Failover` block must count exactly the switches the
+//! engine logged, and say `dual_zone` with both tunnels up, `none` (only tunnel 2) during a fault.
 //!
 //! Needs root, strongSwan (charon, swanctl), ping, python3 and nft; skips with a message without
 //! them, fails when `DUALSEC_REQUIRE_INTEROP` is set (CI).
@@ -207,6 +214,9 @@ struct Bed {
     cgw: Charon,
     vco: String,
     port: u16,
+    /// How long an IDC → VPC receiver waits for a late packet (the peer may keep sending on a dead
+    /// SA until its DPD clears it; with steering it moves within the failover).
+    reverse_idle: Duration,
 }
 
 /// `serve_args`: extra `dualsec serve` flags (the benchmark measures the defaults).
@@ -245,6 +255,7 @@ fn bring_up(serve_args: &[&str]) -> Option<Bed> {
         cgw,
         vco,
         port: 40000,
+        reverse_idle: Duration::from_secs(30),
     })
 }
 
@@ -290,7 +301,11 @@ fn stream_dir(
         dst,
         port,
         // The peer may keep sending on a dead SA for long (see the module docs): wait for it.
-        Duration::from_secs(if reverse { 30 } else { 2 }),
+        if reverse {
+            bed.reverse_idle
+        } else {
+            Duration::from_secs(2)
+        },
         total + Duration::from_secs(40),
         Duration::from_millis(20),
     )
@@ -362,6 +377,80 @@ fn assert_carried_by(bed: &Bed, n: u8) {
         "tunnel {n} should carry VPC → IDC: its CHILD SAs received {before} → {after}; {:#?}",
         bed.d.ha_lines()
     );
+}
+
+/// ESP packets strongSwan sent on a tunnel's CHILD SAs (IDC → VPC).
+fn peer_packets_out(cgw: &Charon, ike_name: &str) -> u64 {
+    cgw.list_sas()
+        .unwrap()
+        .iter()
+        .filter(|s| s.name == ike_name)
+        .flat_map(|s| s.children.iter())
+        .map(|c| c.packets_out)
+        .sum()
+}
+
+/// Waits until the peer has sent at least 100 more ESP packets on tunnel `n`'s CHILD SAs (the
+/// IDC → VPC stream moved there) and returns how long that took; panics after `within`.
+fn wait_peer_sends_on(bed: &Bed, n: u8, within: Duration) -> Duration {
+    let name = format!("{}-tunnel{n}", bed.vco);
+    let t0 = Instant::now();
+    let before = peer_packets_out(&bed.cgw, &name);
+    wait_until(&format!("peer sending on tunnel {n}"), within, || {
+        peer_packets_out(&bed.cgw, &name) >= before + 100
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e:?}: the peer's tunnel {n} CHILD SAs sent {before} → {}; {:#?}\n{:#?}",
+            peer_packets_out(&bed.cgw, &name),
+            bed.cgw.list_sas().unwrap(),
+            bed.d.ha_lines()
+        )
+    });
+    t0.elapsed()
+}
+
+/// Asserts that IDC → VPC traffic leaves the peer on tunnel `n` now: 150 datagrams sent, at
+/// least 150 more ESP packets sent on that tunnel's CHILD SAs at strongSwan.
+fn assert_peer_sends_on(bed: &Bed, n: u8) {
+    let name = format!("{}-tunnel{n}", bed.vco);
+    let before = peer_packets_out(&bed.cgw, &name);
+    traffic::udp_stream_send(
+        &bed.topo.idc,
+        VPC_HOST,
+        9,
+        150,
+        Duration::from_millis(2),
+        64,
+    )
+    .unwrap();
+    let after = peer_packets_out(&bed.cgw, &name);
+    assert!(
+        after >= before + 150,
+        "the peer should send IDC → VPC on tunnel {n}: its CHILD SAs sent {before} → {after}; {:#?}",
+        bed.d.ha_lines()
+    );
+}
+
+/// The connection's `Failover` block (DescribeVpnConnection, issue 6).
+fn failover_block(d: &Dualsec, vco: &str) -> Value {
+    d.json(&["connection", "describe", vco])["Failover"].clone()
+}
+
+/// Waits until the `Failover` counters equal the switches the engine logged.
+fn assert_counts_match_the_log(d: &Dualsec, vco: &str) -> Value {
+    let mut last = Value::Null;
+    let ok = wait_until(
+        "Failover counts = logged switches",
+        Duration::from_secs(5),
+        || {
+            last = failover_block(d, vco);
+            last["FailoverCount"] == d.count("failover: outbound traffic moved") as u64
+                && last["FailbackCount"] == d.count("failback:") as u64
+        },
+    );
+    assert!(ok.is_ok(), "{last:#}\n{:#?}", d.ha_lines());
+    last
 }
 
 fn ping_both_ways(topo: &Topology) {
@@ -443,6 +532,11 @@ fn e2e_failover_and_failback_for_each_fault_r_ha_1_r_ha_3() {
         return;
     };
     let t1 = format!("{}-tunnel1", bed.vco);
+    // Both tunnels up in two zones (R-HA-4); the counters match the log from the start (a start
+    // on tunnel 2, when its first probe was answered first, counts as a failover).
+    let f = assert_counts_match_the_log(&bed.d, &bed.vco);
+    assert_eq!(f["Redundancy"], "dual_zone", "{f:#}");
+    assert_eq!(f["CarryingTunnelIndex"], 1, "{f:#}");
 
     // 1. Uplink 1 down (ip link set down) → tunnel 2; restored → tunnel 1.
     let m = case(
@@ -484,25 +578,76 @@ fn e2e_failover_and_failback_for_each_fault_r_ha_1_r_ha_3() {
     ping_both_ways(&bed.topo);
 
     // 3. Drops in one direction only, each way: our packets from IP 1 (ESP and probes lost), then
-    //    packets toward IP 1 (our ESP still arrives; probe answers never come back).
-    for (name, dir) in [
-        ("drops from IP 1", Direction::FromGateway),
-        ("drops toward IP 1", Direction::ToGateway),
+    //    packets toward IP 1 (our ESP still arrives; probe answers never come back). The second
+    //    streams IDC → VPC: the peer must move to tunnel 2 too (steering), seen in its per-SA
+    //    counters within 2 s of the failover, and the IDC → VPC outage stays bounded.
+    for (name, dir, reverse) in [
+        ("drops from IP 1", Direction::FromGateway, false),
+        ("drops toward IP 1 (IDC → VPC)", Direction::ToGateway, true),
     ] {
         let rule = std::sync::Mutex::new(None);
-        let m = case(
+        let vco = bed.vco.clone();
+        bed.reverse_idle = Duration::from_secs(3);
+        let m = case_dir(
             &mut bed,
             name,
-            |b| *rule.lock().unwrap() = Some(b.topo.block(Uplink::Az1, dir).unwrap()),
+            reverse,
+            |b| {
+                let failovers = b.d.count("failover: outbound traffic moved from tunnel 1");
+                *rule.lock().unwrap() = Some(b.topo.block(Uplink::Az1, dir).unwrap());
+                if reverse {
+                    // The peer's IDC → VPC stream moves to tunnel 2 right after the failover.
+                    wait_count(
+                        &b.d,
+                        "failover: outbound traffic moved from tunnel 1",
+                        failovers + 1,
+                        Duration::from_secs(10),
+                    );
+                    let took = wait_peer_sends_on(b, 2, Duration::from_secs(2));
+                    eprintln!(
+                        "{name}: the peer sends on tunnel 2 {} ms after the failover",
+                        took.as_millis()
+                    );
+                    assert!(
+                        b.d.log_contains("steering: deleting"),
+                        "{:#?}",
+                        b.d.ha_lines()
+                    );
+                    // During the fault: only tunnel 2 is up and carries traffic (R-HA-5).
+                    let f = failover_block(&b.d, &vco);
+                    assert_eq!(f["Redundancy"], "none", "{f:#}");
+                    assert!(
+                        f["RedundancyReason"]
+                            .as_str()
+                            .unwrap()
+                            .contains("only tunnel 2"),
+                        "{f:#}"
+                    );
+                    assert_eq!(f["CarryingTunnelIndex"], 2, "{f:#}");
+                    assert_eq!(f["LastSwitchType"], "failover", "{f:#}");
+                    assert!(f["LastOutageMs"].as_u64().unwrap() > 0, "{f:#}");
+                }
+            },
             |_| rule.lock().unwrap().take().unwrap().remove().unwrap(),
             Duration::from_secs(10),
         );
+        bed.reverse_idle = Duration::from_secs(30);
         assert!(
             m.failover_outage < Duration::from_secs(3),
             "{name}: outage {:?}; {:?}",
             m.failover_outage,
             m.report
         );
+        if reverse {
+            // Back: the re-created CHILD SA is the peer's newest, so IDC → VPC returns to tunnel 1.
+            assert_peer_sends_on(&bed, 1);
+            assert!(
+                bed.d
+                    .log_contains("steering: tunnel 1 answers probes again"),
+                "{:#?}",
+                bed.d.ha_lines()
+            );
+        }
         ping_both_ways(&bed.topo);
     }
 
@@ -544,6 +689,13 @@ fn e2e_failover_and_failback_for_each_fault_r_ha_1_r_ha_3() {
         m.report
     );
     ping_both_ways(&bed.topo);
+
+    // DescribeVpnConnection counted every switch the engine logged, with their outage.
+    let f = assert_counts_match_the_log(&bed.d, &bed.vco);
+    assert!(f["FailoverCount"].as_u64().unwrap() >= 5, "{f:#}");
+    assert!(f["TotalOutageMs"].as_u64().unwrap() > 0, "{f:#}");
+    assert_ne!(f["LastSwitchTime"], "", "{f:#}");
+    eprintln!("Failover block at the end: {f:#}");
 }
 
 /// The failover benchmark (issue 6): `scripts/bench-failover` runs it and writes the numbers to

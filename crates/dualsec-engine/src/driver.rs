@@ -673,7 +673,11 @@ impl Driver {
             }
         }
         // Destination routing names no VPC prefix: advertise the VPC-side networks.
-        let vpc = self.bgp.vpc_prefixes(&self.cfg.node_ips);
+        let vpc = if sessions.values().any(|s| s.advertise.is_empty()) {
+            self.bgp.vpc_prefixes(&self.cfg.node_ips)
+        } else {
+            Vec::new()
+        };
         self.bgp
             .apply(&crate::bgp_steer::with_vpc_prefixes(sessions, &vpc));
         for tid in sessions.keys() {

@@ -13,7 +13,10 @@
 //!   prefix advertised (in the customer's BGP table); VPC → IDC ping over the learned route; the
 //!   route survives the cut of tunnel 1 (traffic on tunnel 2, session 2 still up).
 //! * `EnableTunnelsBgp` off (ModifyVpnConnectionAttribute, R-BGP-5): sessions gone (`false`),
-//!   learned route and session addresses removed.
+//!   learned route and session addresses removed, the IDC unreachable; on again: session and
+//!   route back, traffic passes.
+//! * A customer announcing `0.0.0.0/0` and more than 50 prefixes on tunnel 2 leaves tunnel 1
+//!   alone (BIRD).
 //!
 //! Needs root, strongSwan (charon, swanctl), BIRD 2 (bird, birdc) / FRR (zebra, bgpd, vtysh)
 //! and ping; skips with a message without them, fails when `DUALSEC_REQUIRE_INTEROP` is set (CI).
@@ -367,6 +370,21 @@ fn core_case(bed: &Bed, speaker_routes: &dyn Fn() -> String) {
         !a.contains(T1.0) && !a.contains(T2.0)
     })
     .unwrap();
+    // Without the learned route there is no way to the IDC (the ping above used it).
+    assert_eq!(replies(&topo.vpc, IDC_HOST, 3), 0, "vpc → idc without BGP");
+
+    // … and on again (R-BGP-5): session 2 (the tunnel that carries traffic) comes back with
+    // the route.
+    d.cli(&["connection", "modify", vco, "--enable-tunnels-bgp", "true"]);
+    wait_bgp(d, vco, 1, "success", Duration::from_secs(30));
+    wait_until("learned IDC route again", Duration::from_secs(10), || {
+        kernel_route(&topo.gw, IDC_NET).contains(&format!("dev {TUN}"))
+    })
+    .unwrap();
+    let got = wait_until("vpc → idc with BGP back", Duration::from_secs(10), || {
+        replies(&topo.vpc, IDC_HOST, 3) == 3
+    });
+    assert!(got.is_ok(), "vpc → idc with BGP back\n{}", bgp_diag(bed));
 }
 
 /// BIRD 2 as the customer's speaker, run from `peer-config --format bird`.

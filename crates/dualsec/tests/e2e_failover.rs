@@ -775,6 +775,24 @@ fn bench_failover() {
         report(name, "VPC→IDC", &m);
         settle();
     }
+    // The peer's direction when only the path toward IP 1 fails: dualsec deletes tunnel 1's
+    // CHILD SA on the failover, so the peer moves to tunnel 2 (before, it never did: it still
+    // heard tunnel 1).
+    let rule = std::sync::Mutex::new(None);
+    let m = case_dir(
+        &mut bed,
+        "drop toward IP 1",
+        true,
+        |b| *rule.lock().unwrap() = Some(b.topo.block(Uplink::Az1, Direction::ToGateway).unwrap()),
+        |_| rule.lock().unwrap().take().unwrap().remove().unwrap(),
+        Duration::from_secs(10),
+    );
+    report(
+        "drop toward IP 1",
+        "IDC→VPC (peer steered by CHILD SA DELETE)",
+        &m,
+    );
+    settle();
     // Flapping: down/up every 2 s for 20 s, then stable until the damped failback.
     let t0 = Instant::now();
     let m = stream_through(

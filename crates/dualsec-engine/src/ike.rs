@@ -370,11 +370,26 @@ mod tests {
                 "{mode:?}: {ea:?} {eb:?}"
             );
             assert!(!versions.is_empty() && versions.iter().all(|v| *v == 1));
+            // Each side handed out the v1 CHILD SA's inbound SA ahead of its event (quick mode
+            // has no answer to its last message), with the same SPI; v2 never does.
+            for (ep, evs) in [(&mut a, &ea), (&mut b, &eb)] {
+                let first = ep
+                    .poll_inbound_first()
+                    .expect("inbound SA handed out first");
+                let est = evs.iter().find_map(|e| match e {
+                    Event::ChildEstablished { child, .. } => Some(child.spi_in),
+                    _ => None,
+                });
+                assert_eq!((first.tunnel, Some(first.child.spi_in)), (t1, est));
+                assert!(first.replaces.is_none());
+                assert!(ep.poll_inbound_first().is_none());
+            }
 
             a.initiate(now, t2, &mut rng).unwrap();
             let (ea, eb, versions) = run(&mut a, &mut b, now, &mut rng);
             assert!(child_up(&ea, t2) && child_up(&eb, t2), "{ea:?} {eb:?}");
             assert!(!versions.is_empty() && versions.iter().all(|v| *v == 2));
+            assert!(a.poll_inbound_first().is_none() && b.poll_inbound_first().is_none());
 
             // The probe of a v1 tunnel is a DPD R-U-THERE (v1 datagram), of a v2 tunnel an
             // INFORMATIONAL (v2 datagram).

@@ -411,6 +411,8 @@ impl Driver {
 
     /// Deletes every tunnel (IKE DELETE to each peer) and removes kernel routes.
     fn shutdown(mut self) {
+        // BGP first: the Cease to each peer still has its tunnel (issue 7).
+        self.bgp.clear();
         let now = Instant::now();
         let ids: Vec<TunnelId> = self.running.keys().cloned().collect();
         for id in ids {
@@ -433,7 +435,6 @@ impl Driver {
         self.forget_deleted(Instant::now(), true);
         self.drain();
         self.publisher.clear();
-        self.bgp.clear();
         for net in std::mem::take(&mut self.kernel_routes) {
             let _ = run_ip(&["route", "del", &net.to_string(), "dev", &self.cfg.tun_name]);
         }

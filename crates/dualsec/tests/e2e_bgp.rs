@@ -405,7 +405,17 @@ fn e2e_bgp_bird_both_tunnels_failover_and_off() {
     let bird = Bird::start(&bed.topo.cgw, &conf).unwrap();
     let routes = || bird.birdc("show route").unwrap_or_default();
     core_case(&bed, &routes);
-    let _ = bird.pid();
+    // Stopping the gateway ends the running session with a Cease (RFC 4486 Administrative
+    // Shutdown) sent through its tunnel before the tunnels are deleted.
+    let Bed { topo, d, _cgw, vco } = bed;
+    let log = d.stop();
+    let protocols = bird.birdc("show protocols").unwrap_or_default();
+    assert!(
+        protocols.contains("Received: Administrative shutdown"),
+        "{protocols}\n{}",
+        tail(&log, 20)
+    );
+    drop((topo, _cgw, vco));
 }
 
 /// FRR as the customer's speaker, run from `peer-config --format frr`.

@@ -511,3 +511,44 @@ fn e2e_bgp_hostile_announcements_on_tunnel_2_leave_tunnel_1_alone() {
         bird.birdc("show protocols").unwrap_or_default()
     );
 }
+
+/// R-BGP-3 / issue 7: a default route announced on tunnel 2 (within the prefix limit) is
+/// refused and never installed, while the session stays up and its other prefix is learned.
+#[test]
+fn e2e_bgp_default_route_from_the_customer_is_refused() {
+    let Some(bed) = bring_up(&["bird", "birdc"], None) else {
+        return;
+    };
+    let (topo, d, vco) = (&bed.topo, &bed.d, bed.vco.as_str());
+    let conf = d.cli(&["peer-config", vco, "--format", "bird"]);
+    create_session_interfaces(&topo.cgw, &conf);
+    let hint = "  # route <your IDC prefix> blackhole;   (add the prefixes to announce)";
+    let mut conf = conf.replace(hint, &format!("  route {IDC_NET} blackhole;"));
+    let t2_export = "if proto != \"dualsec_advertise\" then reject;";
+    conf = conf.replace(
+        t2_export,
+        "if proto != \"dualsec_advertise\" && proto != \"hostile\" then reject;",
+    );
+    conf += "protocol static hostile {\n  ipv4;\n  route 0.0.0.0/0 blackhole;\n}\n";
+    let bird = Bird::start(&topo.cgw, &conf).unwrap();
+    wait_bgp(d, vco, 0, "success", Duration::from_secs(40));
+    wait_bgp(d, vco, 1, "success", Duration::from_secs(40));
+    // BIRD did send it to us on tunnel 2.
+    let proto = format!("{}_tunnel2", vco.replace('-', "_"));
+    let exported = bird
+        .birdc(&format!("show route export {proto}"))
+        .unwrap_or_default();
+    assert!(exported.contains("0.0.0.0/0"), "{exported}");
+    wait_until("learned IDC route", Duration::from_secs(10), || {
+        kernel_route(&topo.gw, IDC_NET).contains(&format!("dev {TUN}"))
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(2)); // a few reconciles
+    let on_tun = topo.gw.ip(&["-4", "route", "show", "dev", TUN]).unwrap();
+    assert!(
+        !on_tun.contains("default"),
+        "default route installed: {on_tun}"
+    );
+    assert_eq!(bgp_status(d, vco, 1), "success", "{}", bgp_diag(&bed));
+    assert_eq!(replies(&topo.vpc, IDC_HOST, 3), 3, "vpc → idc");
+}

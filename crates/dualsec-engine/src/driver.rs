@@ -1348,9 +1348,14 @@ pub(crate) fn failure(e: &NegotiationError) -> NegotiationFailure {
         NegotiationError::NoProposalChosen { .. } | NegotiationError::TsUnacceptable { .. } => {
             NegotiationFailure::ProposalMismatch { detail }
         }
-        NegotiationError::NoResponse { .. } | NegotiationError::PeerDead { .. } => {
-            NegotiationFailure::PeerUnreachable
-        }
+        NegotiationError::NoResponse { .. } => NegotiationFailure::PeerUnreachable,
+        // Still "peer unreachable" (R-DIAG-1), but saying that the tunnel was up and the peer
+        // stopped answering DPD (R-TUN-5) rather than that phase 1 never got an answer.
+        NegotiationError::PeerDead { .. } => NegotiationFailure::Other {
+            detail: format!(
+                "peer unreachable: {detail}; the SAs were deleted and the tunnel renegotiates (DPD, R-TUN-5)"
+            ),
+        },
         _ => NegotiationFailure::Other { detail },
     }
 }

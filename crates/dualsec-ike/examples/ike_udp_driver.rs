@@ -1,26 +1,32 @@
-//! A minimal UDP driver for the sans-IO IKEv2 endpoint: binds UDP 500 and 4500 on one address,
-//! runs one tunnel, and prints the endpoint's events one per line on stdout.
+//! A minimal UDP driver for the sans-IO IKE endpoints: binds UDP 500 and 4500 on one address,
+//! runs one tunnel with [`dualsec_ike::v2::Endpoint`] (IKEv2, the default) or, with `--ikev1`,
+//! [`dualsec_ike::v1::Endpoint`] (main mode, aggressive mode with `--aggressive`), and prints the
+//! endpoint's events one per line on stdout.
 //!
-//! Used by the strongSwan interop tests (`tests/v2_interop.rs`), runnable by hand:
+//! Used by the strongSwan interop tests (`tests/v2_interop.rs`, `tests/v1_interop.rs`,
+//! `tests/v2_interop_fragmentation.rs`), runnable by hand:
 //!
 //! ```text
 //! ike_udp_driver --local 192.0.2.1 --remote 203.0.113.2 --psk secret \
-//!     --ike aes128-sha1-modp1024 --esp aes128-sha1-modp1024 --initiate --seconds 20
+//!     --ike aes128-sha1-modp1024 --esp aes128-sha1-modp1024 --initiate --seconds 20 \
+//!     [--ikev1 [--aggressive]]
 //! ```
 //!
 //! Output lines: `IKE_UP remote=…`, `CHILD_ESTABLISHED spi_in=… spi_out=… udp_encap=…`,
 //! `CHILD_REKEYED …`, `CHILD_DELETED …`, `IKE_REKEYED …`, `IKE_DOWN …`, `PEER_DEAD`,
-//! `NEGOTIATION_FAILED <explained error>`.
+//! `NEGOTIATION_FAILED <explained error>`; IKEv1 also `INBOUND_FIRST spi_in=…` when it hands out
+//! a quick mode's inbound SA ahead of its CHILD SA event (see [`dualsec_ike::v1::endpoint`]).
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use dualsec_ike::v1::{self, InboundFirst, Mode, Options};
 use dualsec_ike::v2::{
-    Endpoint, EndpointConfig, EspProposal, Event, Identity, IkeProposal, Psk, TrafficSelector,
-    TunnelConfig, TunnelId,
+    self, EndpointConfig, EspProposal, Event, Identity, IkeProposal, Psk, TrafficSelector,
+    Transmit, TunnelConfig, TunnelId,
 };
-use rand_core::OsRng;
+use rand_core::{CryptoRngCore, OsRng};
 
 fn usage(msg: &str) -> ! {
     eprintln!("ike_udp_driver: {msg}");
@@ -39,6 +45,142 @@ fn identity(s: &str) -> Identity {
         Ok(a) => a.into(),
         Err(_) => Identity::Fqdn(s.to_owned()),
     }
+}
+
+/// One endpoint of either IKE version. Both follow the same driving contract (the
+/// `dualsec_ike::v2::endpoint` module doc); IKEv1 adds `poll_inbound_first`.
+enum Ike {
+    V1(v1::Endpoint),
+    V2(v2::Endpoint),
+}
+
+/// Calls the same method on whichever endpoint `$ike` holds.
+macro_rules! on_either {
+    ($ike:expr, $ep:ident => $call:expr) => {
+        match $ike {
+            Ike::V1($ep) => $call,
+            Ike::V2($ep) => $call,
+        }
+    };
+}
+
+impl Ike {
+    fn handle_datagram(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+        rng: &mut dyn CryptoRngCore,
+    ) {
+        on_either!(self, ep => ep.handle_datagram(now, local, remote, data, rng));
+    }
+
+    fn handle_timeout(&mut self, now: Instant, rng: &mut dyn CryptoRngCore) {
+        on_either!(self, ep => ep.handle_timeout(now, rng));
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        on_either!(self, ep => ep.poll_timeout())
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        on_either!(self, ep => ep.poll_transmit())
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        on_either!(self, ep => ep.poll_event())
+    }
+
+    /// IKEv1 only (drain before [`Ike::poll_event`]); IKEv2 installs both halves on its event.
+    fn poll_inbound_first(&mut self) -> Option<InboundFirst> {
+        match self {
+            Ike::V1(ep) => ep.poll_inbound_first(),
+            Ike::V2(_) => None,
+        }
+    }
+
+    fn initiate(
+        &mut self,
+        now: Instant,
+        id: TunnelId,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), v2::Error> {
+        on_either!(self, ep => ep.initiate(now, id, rng))
+    }
+
+    fn rekey_child(
+        &mut self,
+        now: Instant,
+        id: TunnelId,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), v2::Error> {
+        on_either!(self, ep => ep.rekey_child(now, id, rng))
+    }
+
+    fn rekey_ike(
+        &mut self,
+        now: Instant,
+        id: TunnelId,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), v2::Error> {
+        on_either!(self, ep => ep.rekey_ike(now, id, rng))
+    }
+}
+
+/// The stdout line for one event; the interop tests parse these (`KEY=value` fields).
+fn event_line(ev: Event) -> String {
+    match ev {
+        Event::IkeUp { remote, nat, .. } => format!("IKE_UP remote={remote} nat={nat}"),
+        Event::IkeDown { reason, .. } => format!("IKE_DOWN {reason:?}"),
+        Event::IkeRekeyed { spi_i, spi_r, .. } => {
+            format!("IKE_REKEYED spi_i={spi_i:016x} spi_r={spi_r:016x}")
+        }
+        Event::ChildEstablished { child, .. } => format!(
+            "CHILD_ESTABLISHED spi_in={:08x} spi_out={:08x} encr={:?} integ={:?} udp_encap={} local_ts={:?} remote_ts={:?}",
+            child.spi_in,
+            child.spi_out,
+            child.encr,
+            child.integ,
+            child.udp_encap,
+            child.local_ts,
+            child.remote_ts
+        ),
+        Event::ChildRekeyed {
+            old_spi_in, new, ..
+        } => {
+            format!(
+                "CHILD_REKEYED old_spi_in={old_spi_in:08x} spi_in={:08x} spi_out={:08x}",
+                new.spi_in, new.spi_out
+            )
+        }
+        Event::ChildDeleted {
+            spi_in, spi_out, ..
+        } => format!("CHILD_DELETED spi_in={spi_in:08x} spi_out={spi_out:08x}"),
+        Event::PeerAddressChanged {
+            remote, udp_encap, ..
+        } => format!("PEER_MOVED remote={remote} udp_encap={udp_encap}"),
+        Event::PeerDead { .. } => "PEER_DEAD".to_owned(),
+        Event::NegotiationFailed { error, .. } => format!("NEGOTIATION_FAILED {error}"),
+        other => format!("OTHER {other:?}"),
+    }
+}
+
+fn inbound_first_line(f: &InboundFirst) -> String {
+    let replaces = f
+        .replaces
+        .map_or_else(|| "none".to_owned(), |spi| format!("{spi:08x}"));
+    format!(
+        "INBOUND_FIRST spi_in={:08x} replaces={replaces}",
+        f.child.spi_in
+    )
+}
+
+/// One line on stdout, flushed at once: the tests read it while we run.
+fn print_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
 
 fn main() {
@@ -95,10 +237,13 @@ fn main() {
         let t = get("--dpd-timeout")
             .and_then(|s| s.parse().ok())
             .unwrap_or(30);
-        cfg.dpd = Some(dualsec_ike::v2::DpdConfig {
+        cfg.dpd = Some(v2::DpdConfig {
             interval: Duration::from_secs(i),
             timeout: Duration::from_secs(t),
         });
+    }
+    if has("--aggressive") && !has("--ikev1") {
+        usage("--aggressive is an IKEv1 mode: add --ikev1");
     }
 
     let sock500 = UdpSocket::bind(SocketAddr::new(local, 500))
@@ -110,9 +255,21 @@ fn main() {
             .unwrap_or_else(|e| usage(&e.to_string()));
     }
     let mut rng = OsRng;
-    let mut ep = Endpoint::new(EndpointConfig::default(), &mut rng);
     let tunnel = TunnelId(1);
-    ep.add_tunnel(tunnel, cfg);
+    let mut ep = if has("--ikev1") {
+        let mut ep = v1::Endpoint::new(EndpointConfig::default(), &mut rng);
+        let mode = if has("--aggressive") {
+            Mode::Aggressive
+        } else {
+            Mode::Main
+        };
+        ep.add_tunnel_with(tunnel, cfg, Options { mode });
+        Ike::V1(ep)
+    } else {
+        let mut ep = v2::Endpoint::new(EndpointConfig::default(), &mut rng);
+        ep.add_tunnel(tunnel, cfg);
+        Ike::V2(ep)
+    };
     let start = Instant::now();
     if has("--initiate") {
         ep.initiate(start, tunnel, &mut rng)
@@ -121,7 +278,6 @@ fn main() {
     let mut rekeyed = false;
     let mut ike_rekeyed = false;
     let mut buf = vec![0u8; 65536];
-    let stdout = std::io::stdout();
     while start.elapsed() < Duration::from_secs(seconds) {
         let now = Instant::now();
         let mut busy = false;
@@ -161,44 +317,11 @@ fn main() {
                 eprintln!("send to {}: {e}", t.remote);
             }
         }
+        while let Some(f) = ep.poll_inbound_first() {
+            print_line(&inbound_first_line(&f));
+        }
         while let Some(ev) = ep.poll_event() {
-            let line = match ev {
-                Event::IkeUp { remote, nat, .. } => format!("IKE_UP remote={remote} nat={nat}"),
-                Event::IkeDown { reason, .. } => format!("IKE_DOWN {reason:?}"),
-                Event::IkeRekeyed { spi_i, spi_r, .. } => {
-                    format!("IKE_REKEYED spi_i={spi_i:016x} spi_r={spi_r:016x}")
-                }
-                Event::ChildEstablished { child, .. } => format!(
-                    "CHILD_ESTABLISHED spi_in={:08x} spi_out={:08x} encr={:?} integ={:?} udp_encap={} local_ts={:?} remote_ts={:?}",
-                    child.spi_in,
-                    child.spi_out,
-                    child.encr,
-                    child.integ,
-                    child.udp_encap,
-                    child.local_ts,
-                    child.remote_ts
-                ),
-                Event::ChildRekeyed {
-                    old_spi_in, new, ..
-                } => {
-                    format!(
-                        "CHILD_REKEYED old_spi_in={old_spi_in:08x} spi_in={:08x} spi_out={:08x}",
-                        new.spi_in, new.spi_out
-                    )
-                }
-                Event::ChildDeleted {
-                    spi_in, spi_out, ..
-                } => format!("CHILD_DELETED spi_in={spi_in:08x} spi_out={spi_out:08x}"),
-                Event::PeerAddressChanged {
-                    remote, udp_encap, ..
-                } => format!("PEER_MOVED remote={remote} udp_encap={udp_encap}"),
-                Event::PeerDead { .. } => "PEER_DEAD".to_owned(),
-                Event::NegotiationFailed { error, .. } => format!("NEGOTIATION_FAILED {error}"),
-                other => format!("OTHER {other:?}"),
-            };
-            let mut l = stdout.lock();
-            let _ = writeln!(l, "{line}");
-            let _ = l.flush();
+            print_line(&event_line(ev));
         }
         if !busy {
             std::thread::sleep(Duration::from_millis(5));

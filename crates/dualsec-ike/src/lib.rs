@@ -8,8 +8,8 @@
 //!   (R-DIAG-1).
 //! - [`v2::wire`]: the IKEv2 codec.
 //!
-//! `examples/ike_udp_driver.rs` drives an endpoint with std UDP sockets; the strongSwan interop
-//! tests use it.
+//! `examples/ike_udp_driver.rs` drives a [`v2::Endpoint`] (or, with `--ikev1`, a
+//! [`v1::Endpoint`]) with std UDP sockets; the strongSwan interop tests use it.
 
 pub mod v1;
 pub mod v2;

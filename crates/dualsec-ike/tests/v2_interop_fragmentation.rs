@@ -1,56 +1,31 @@
 //! RFC 7383 fragmentation against real strongSwan: charon with `fragmentation = force` and a
 //! tiny `charon.fragment_size` sends its IKE_AUTH in SKF fragments; our endpoint (the
 //! `ike_udp_driver` example in a network namespace) authenticates and reassembles them, as
-//! responder and as initiator. Namespaces, charon and the driver are removed by the testbed
-//! guards, even when a test panics. Skipped without strongSwan unless `DUALSEC_REQUIRE_INTEROP`
+//! responder and as initiator, in the lab of `common/interop.rs`. Namespaces, charon and the
+//! driver are removed by the testbed guards, even when a test panics. Skipped without strongSwan unless `DUALSEC_REQUIRE_INTEROP`
 //! is set (then `dualsec_testbed::require` fails the test).
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-use std::time::Duration;
+mod common;
 
-use dualsec_testbed::{Charon, CharonOptions, Netns, PskConnection, wait_until};
+use common::interop::{IKEV2, Lab, OUR_NET, OURS, PEER, PEER_NET, T};
+use dualsec_testbed::{CharonOptions, PskConnection, wait_until};
 
-const OURS: &str = "192.0.2.1";
-const PEER: &str = "203.0.113.2";
-const OUR_NET: &str = "198.18.0.0/16";
-const PEER_NET: &str = "198.19.0.0/16";
 const PSK: &str = "fragmentation-PSK";
-const T: Duration = Duration::from_secs(15);
-
-fn driver() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("examples")
-        .join("ike_udp_driver")
-}
 
 #[test]
 fn strongswan_sends_ike_auth_in_fragments_and_we_reassemble_rfc7383() {
-    if !dualsec_testbed::require(&["charon", "swanctl"]) {
-        return;
-    }
-    assert!(
-        driver().exists(),
-        "build the example first ({:?})",
-        driver()
-    );
     for we_initiate in [false, true] {
-        let ours = Netns::new("dsfrag").unwrap();
-        let peer = Netns::new("ssfrag").unwrap();
-        Netns::veth(&ours, "v0", &peer, "v0").unwrap();
-        ours.addr_peer("v0", OURS, PEER).unwrap();
-        peer.addr_peer("v0", PEER, OURS).unwrap();
-        peer.addr("lo", "198.19.0.1/32").unwrap();
         let options = CharonOptions {
             // The IP datagram size of charon's fragments: far below its PSK IKE_AUTH.
             extra_charon_conf: "  fragment_size = 200\n".into(),
             ..CharonOptions::default()
         };
-        let charon = Charon::start(&peer, &options).unwrap();
+        let Some(lab) = Lab::start("dsfrag", "ssfrag", IKEV2, &options) else {
+            return;
+        };
+        let charon = &lab.charon;
         let mut conn = PskConnection::new(PEER, OURS, PEER_NET, OUR_NET);
         conn.psk = PSK.into();
         let conf = conn.render().replace(
@@ -59,29 +34,13 @@ fn strongswan_sends_ike_auth_in_fragments_and_we_reassemble_rfc7383() {
         );
         assert!(conf.contains("fragmentation = force"), "{conf}");
         charon.load(&conf).unwrap();
-        let mut args = vec![
-            "--local",
-            OURS,
-            "--remote",
-            PEER,
-            "--psk",
-            PSK,
-            "--local-ts",
-            OUR_NET,
-            "--remote-ts",
-            PEER_NET,
-            "--seconds",
-            "20",
-        ];
+        let mut args = vec!["--psk", PSK, "--local-ts", OUR_NET, "--remote-ts", PEER_NET];
         if we_initiate {
             args.push("--initiate");
         }
-        let d = ours
-            .spawn("driver", driver().to_str().unwrap(), args)
-            .unwrap();
+        let d = lab.spawn_driver("driver", &args);
         if !we_initiate {
-            std::thread::sleep(Duration::from_millis(300));
-            charon.initiate_child("net", T).unwrap();
+            lab.strongswan_initiates(&d, "fragmented IKE_AUTH");
         }
         let r = wait_until("CHILD SA up", T, || {
             d.stdout()

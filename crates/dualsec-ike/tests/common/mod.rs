@@ -1,7 +1,9 @@
 //! A deterministic two-endpoint network with a virtual clock (quinn's `Pair`): latency, seeded
-//! loss and reordering, and a switch that blackholes everything.
+//! loss and reordering, and a switch that blackholes everything. [`interop`]: the strongSwan lab.
 
 #![allow(dead_code, clippy::unwrap_used)]
+
+pub mod interop;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};

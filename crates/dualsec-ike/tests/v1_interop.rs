@@ -13,10 +13,8 @@
 
 mod common;
 
-use common::interop::{IKEV1, Lab, T, field, wait_line};
+use common::interop::{IKEV1, Lab, PSK, each_suite_establishes, field, wait_line};
 use dualsec_testbed::{CharonOptions, Process, PskConnection};
-
-const PSK: &str = "interop-PSK/with:specials!";
 
 /// (IKE proposal, ESP proposal with the PFS group if any), strongSwan syntax: issue 8's suites.
 const SUITES: [(&str, &str); 4] = [
@@ -54,61 +52,38 @@ fn run_driver(
     lab.run_driver(name, PSK, (ike, esp), initiate, extra)
 }
 
-/// strongSwan lists the CHILD SA INSTALLED with our SPIs swapped, under an IKEv1 SA.
-fn check_child(lab: &Lab, line: &str, what: &str) {
-    let (sa, _) = lab.check_child(line, what);
-    assert_eq!(sa.version, 1, "{what}: IKEv1");
-}
-
-fn we_initiate(aggressive: bool, suites: &[(&str, &str)]) {
-    for (ike, esp) in suites {
-        let Some(lab) = lab() else { return };
-        lab.charon
-            .load(&peer_conn(ike, esp, PSK, aggressive).render())
-            .unwrap();
-        let extra: &[&str] = if aggressive { &["--aggressive"] } else { &[] };
-        let d = run_driver(&lab, "driver", ike, esp, true, extra);
-        let line = wait_line(&d, "CHILD_ESTABLISHED");
-        check_child(&lab, &line, ike);
-        assert!(d.stdout().contains("IKE_UP"), "{}", d.stdout());
-        assert!(!d.stdout().contains("NEGOTIATION_FAILED"), "{}", d.stdout());
-    }
-}
-
-fn strongswan_initiates(aggressive: bool, suites: &[(&str, &str)]) {
-    for (ike, esp) in suites {
-        let Some(lab) = lab() else { return };
-        lab.charon
-            .load(&peer_conn(ike, esp, PSK, aggressive).render())
-            .unwrap();
-        let extra: &[&str] = if aggressive { &["--aggressive"] } else { &[] };
-        let d = run_driver(&lab, "driver", ike, esp, false, extra);
-        lab.strongswan_initiates(&d, ike);
-        let line = wait_line(&d, "CHILD_ESTABLISHED");
-        check_child(&lab, &line, ike);
-        let (sa, _) = lab.charon.wait_child_installed("net", T).unwrap();
-        assert!(sa.initiator, "strongSwan initiated");
-    }
+/// Every suite comes up in main or aggressive mode, with us or strongSwan initiating, and
+/// strongSwan lists an IKEv1 SA.
+fn each_suite(aggressive: bool, we_initiate: bool) {
+    let extra: &[&str] = if aggressive { &["--aggressive"] } else { &[] };
+    each_suite_establishes(
+        lab,
+        |(ike, esp)| peer_conn(ike, esp, PSK, aggressive).render(),
+        &SUITES,
+        we_initiate,
+        extra,
+        |sa, _, _| assert_eq!(sa.version, 1, "IKEv1"),
+    );
 }
 
 #[test]
 fn main_mode_we_initiate_against_strongswan() {
-    we_initiate(false, &SUITES);
+    each_suite(false, true);
 }
 
 #[test]
 fn main_mode_strongswan_initiates_to_us() {
-    strongswan_initiates(false, &SUITES);
+    each_suite(false, false);
 }
 
 #[test]
 fn aggressive_mode_we_initiate_against_strongswan() {
-    we_initiate(true, &SUITES);
+    each_suite(true, true);
 }
 
 #[test]
 fn aggressive_mode_strongswan_initiates_to_us() {
-    strongswan_initiates(true, &SUITES);
+    each_suite(true, false);
 }
 
 #[test]
@@ -172,7 +147,8 @@ fn strongswan_delete_takes_the_tunnel_down() {
         .unwrap();
     let d = run_driver(&lab, "driver", ike, esp, true, &[]);
     let line = wait_line(&d, "CHILD_ESTABLISHED");
-    check_child(&lab, &line, ike);
+    let (sa, _) = lab.check_child(&line, ike);
+    assert_eq!(sa.version, 1, "IKEv1");
     lab.charon.terminate_ike("site").unwrap();
     let del = wait_line(&d, "CHILD_DELETED");
     assert_eq!(field(&del, "spi_in"), field(&line, "spi_in"));

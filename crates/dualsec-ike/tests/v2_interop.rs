@@ -15,10 +15,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::interop::{IKEV2, Lab, OURS, PEER, T, field, peer_conn, wait_line};
+use common::interop::{
+    IKEV2, Lab, OURS, PEER, PSK, T, each_suite_establishes, field, peer_conn, wait_line,
+};
 use dualsec_testbed::{Charon, CharonOptions, Process, PskConnection, wait_until};
-
-const PSK: &str = "interop-PSK/with:specials!";
 
 /// The five suites of issue 4 (IKE proposal, ESP proposal with PFS group).
 const SUITES: [(&str, &str); 5] = [
@@ -37,39 +37,30 @@ fn run_driver(lab: &Lab, name: &str, suite: (&str, &str), initiate: bool) -> Pro
     lab.run_driver(name, PSK, suite, initiate, &[])
 }
 
-/// Both sides agree on the CHILD SA: strongSwan lists it INSTALLED with our SPIs swapped.
-fn check_child(lab: &Lab, line: &str, ike: &str) {
-    let (_, child) = lab.check_child(line, ike);
-    // kernel-libipsec always asks for UDP encapsulation (it fakes NAT detection).
-    assert_eq!(field(line, "udp_encap"), "true", "{line}");
-    assert!(child.encap);
+/// Every suite comes up with us or strongSwan initiating; kernel-libipsec always asks for UDP
+/// encapsulation (it fakes NAT detection), and both sides say so.
+fn each_suite(we_initiate: bool) {
+    each_suite_establishes(
+        lab,
+        |suite| peer_conn(suite, PSK).render(),
+        &SUITES,
+        we_initiate,
+        &[],
+        |_, child, line| {
+            assert_eq!(field(line, "udp_encap"), "true", "{line}");
+            assert!(child.encap, "{child:?}");
+        },
+    );
 }
 
 #[test]
 fn we_initiate_every_interop_suite_against_strongswan() {
-    for suite @ (ike, _) in SUITES {
-        let Some(lab) = lab() else { return };
-        lab.charon.load(&peer_conn(suite, PSK).render()).unwrap();
-        let d = run_driver(&lab, "driver", suite, true);
-        let line = wait_line(&d, "CHILD_ESTABLISHED");
-        check_child(&lab, &line, ike);
-        assert!(d.stdout().contains("IKE_UP"), "{}", d.stdout());
-        assert!(!d.stdout().contains("NEGOTIATION_FAILED"), "{}", d.stdout());
-    }
+    each_suite(true);
 }
 
 #[test]
 fn strongswan_initiates_every_interop_suite_to_us() {
-    for suite @ (ike, _) in SUITES {
-        let Some(lab) = lab() else { return };
-        lab.charon.load(&peer_conn(suite, PSK).render()).unwrap();
-        let d = run_driver(&lab, "driver", suite, false);
-        lab.strongswan_initiates(&d, ike);
-        let line = wait_line(&d, "CHILD_ESTABLISHED");
-        check_child(&lab, &line, ike);
-        let (sa, _) = lab.charon.wait_child_installed("net", T).unwrap();
-        assert!(sa.initiator, "strongSwan initiated");
-    }
+    each_suite(false);
 }
 
 #[test]

@@ -8,7 +8,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use dualsec_testbed::{Charon, CharonOptions, Netns, Process, PskConnection, wait_until};
+use dualsec_testbed::{
+    Charon, CharonOptions, ChildSa, IkeSa, Netns, Process, PskConnection, wait_until,
+};
 
 /// Our public address (the driver's `--local`).
 pub const OURS: &str = "192.0.2.1";
@@ -18,6 +20,8 @@ pub const PEER: &str = "203.0.113.2";
 pub const OUR_NET: &str = "198.18.0.0/16";
 /// strongSwan's protected network (the IDC side).
 pub const PEER_NET: &str = "198.19.0.0/16";
+/// The pre-shared key of both sides (with the characters a config file must quote).
+pub const PSK: &str = "interop-PSK/with:specials!";
 /// How long to wait for one step of a negotiation.
 pub const T: Duration = Duration::from_secs(15);
 
@@ -156,11 +160,7 @@ impl Lab {
 
     /// Waits until strongSwan lists the CHILD SA INSTALLED with our SPIs swapped (its inbound is
     /// our outbound) under an ESTABLISHED IKE SA, as our `CHILD_ESTABLISHED` `line` says.
-    pub fn check_child(
-        &self,
-        line: &str,
-        what: &str,
-    ) -> (dualsec_testbed::IkeSa, dualsec_testbed::ChildSa) {
+    pub fn check_child(&self, line: &str, what: &str) -> (IkeSa, ChildSa) {
         let (sa, child) = self.charon.wait_child_installed("net", T).unwrap();
         assert_eq!(sa.state, "ESTABLISHED", "{what}: {sa:?}");
         assert_eq!(
@@ -194,6 +194,35 @@ impl Lab {
             self.charon.swanctl(&["--list-sas"]).unwrap_or_default(),
             d.stdout()
         );
+    }
+}
+
+/// For each suite (IKE proposal, ESP proposal; strongSwan syntax) in a fresh lab: strongSwan
+/// loads `conf(suite)`, we run the driver with [`PSK`] and `extra`, one side initiates, and both
+/// sides agree on the CHILD SA ([`Lab::check_child`]), on who initiated, and on `check` (the
+/// version's specifics: `check(&ike_sa, &child_sa, our CHILD_ESTABLISHED line)`).
+pub fn each_suite_establishes(
+    lab: impl Fn() -> Option<Lab>,
+    conf: impl Fn((&str, &str)) -> String,
+    suites: &[(&str, &str)],
+    we_initiate: bool,
+    extra: &[&str],
+    check: impl Fn(&IkeSa, &ChildSa, &str),
+) {
+    for &suite @ (ike, _) in suites {
+        let Some(lab) = lab() else { return };
+        lab.charon.load(&conf(suite)).unwrap();
+        let d = lab.run_driver("driver", PSK, suite, we_initiate, extra);
+        if !we_initiate {
+            lab.strongswan_initiates(&d, ike);
+        }
+        let line = wait_line(&d, "CHILD_ESTABLISHED");
+        let (sa, child) = lab.check_child(&line, ike);
+        check(&sa, &child, &line);
+        assert_eq!(sa.initiator, !we_initiate, "{ike}: who initiated");
+        let out = d.stdout();
+        assert!(out.contains("IKE_UP"), "{ike}: {out}");
+        assert!(!out.contains("NEGOTIATION_FAILED"), "{ike}: {out}");
     }
 }
 

@@ -1,8 +1,10 @@
 //! A deterministic two-endpoint network with a virtual clock (quinn's `Pair`): latency, seeded
-//! loss and reordering, and a switch that blackholes everything. [`interop`]: the strongSwan lab.
+//! loss and reordering, and a switch that blackholes everything. [`interop`]: the strongSwan
+//! lab; [`captures`]: codec test vectors.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod captures;
 pub mod interop;
 
 use std::net::{IpAddr, SocketAddr};

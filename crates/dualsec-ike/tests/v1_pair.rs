@@ -4,217 +4,40 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{A_IP, B_IP, Side, TUN, assert_children_match, default_configs as configs, ip};
 use dualsec_crypto::{DhId, EncrId, IntegId, PrfId};
-use dualsec_ike::v1::{Endpoint, InboundFirst, Mode, OUTBOUND_SWITCH_DELAY, Options};
+use dualsec_ike::v1::{Endpoint, Mode, OUTBOUND_SWITCH_DELAY, Options};
 use dualsec_ike::v2::{
     ChildSaInfo, DownReason, EndpointConfig, EspProposal, Event, Identity, IkeProposal,
-    NegotiationError, Psk, Transmit, TunnelConfig, TunnelId, TunnelStatus,
+    NegotiationError, Psk, TunnelConfig, TunnelStatus,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
-const A_IP: &str = "192.0.2.1";
-const B_IP: &str = "203.0.113.2";
-const TUN: TunnelId = TunnelId(1);
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
-
-fn configs() -> (TunnelConfig, TunnelConfig) {
-    (
-        TunnelConfig::new(ip(A_IP), ip(B_IP), Psk::new("s3cret-PSK!")),
-        TunnelConfig::new(ip(B_IP), ip(A_IP), Psk::new("s3cret-PSK!")),
-    )
-}
-
-struct Pair {
-    a: Endpoint,
-    b: Endpoint,
-    now: Instant,
-    rng_a: ChaCha20Rng,
-    rng_b: ChaCha20Rng,
-    net: ChaCha20Rng,
-    in_flight: Vec<(Instant, u64, Transmit)>,
-    seq: u64,
-    blackhole: bool,
-    /// Drop datagrams with these sequence numbers (1-based, in sending order).
-    drop_nth: Vec<u64>,
-    loss: f64,
-    events_a: Vec<Event>,
-    events_b: Vec<Event>,
-    /// Inbound SAs handed out ahead of their CHILD SA's event.
-    inbound_a: Vec<InboundFirst>,
-    inbound_b: Vec<InboundFirst>,
-    sent: u64,
-}
+/// The shared virtual network (`common::Pair`) with two IKEv1 endpoints.
+type Pair = common::Pair<Endpoint>;
 
 impl Pair {
+    /// A and B with one tunnel each in `mode`; randomness seeded from `seed`.
     fn new(seed: u64, a: TunnelConfig, b: TunnelConfig, mode: Mode) -> Pair {
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .try_init();
         let mut rng_a = ChaCha20Rng::seed_from_u64(seed);
         let mut rng_b = ChaCha20Rng::seed_from_u64(seed ^ 0x5555);
         let mut ea = Endpoint::new(EndpointConfig::default(), &mut rng_a);
         let mut eb = Endpoint::new(EndpointConfig::default(), &mut rng_b);
         ea.add_tunnel_with(TUN, a, Options { mode });
         eb.add_tunnel_with(TUN, b, Options { mode });
-        let now = Instant::now();
-        Pair {
-            a: ea,
-            b: eb,
-            now,
-            rng_a,
-            rng_b,
-            net: ChaCha20Rng::seed_from_u64(seed ^ 0xaaaa),
-            in_flight: Vec::new(),
-            seq: 0,
-            blackhole: false,
-            drop_nth: Vec::new(),
-            loss: 0.0,
-            events_a: Vec::new(),
-            events_b: Vec::new(),
-            inbound_a: Vec::new(),
-            inbound_b: Vec::new(),
-            sent: 0,
-        }
-    }
-
-    fn collect(&mut self) {
-        let lat = Duration::from_millis(10);
-        while let Some(t) = self.a.poll_transmit().or_else(|| self.b.poll_transmit()) {
-            self.sent += 1;
-            self.seq += 1;
-            let lost = self.blackhole
-                || self.drop_nth.contains(&self.sent)
-                || (self.loss > 0.0 && (self.net.next_u32() as f64 / u32::MAX as f64) < self.loss);
-            if !lost {
-                self.in_flight.push((self.now + lat, self.seq, t));
-            }
-        }
-        while let Some(e) = self.a.poll_event() {
-            self.events_a.push(e);
-        }
-        while let Some(e) = self.b.poll_event() {
-            self.events_b.push(e);
-        }
-        while let Some(f) = self.a.poll_inbound_first() {
-            self.inbound_a.push(f);
-        }
-        while let Some(f) = self.b.poll_inbound_first() {
-            self.inbound_b.push(f);
-        }
-    }
-
-    fn step_until(&mut self, end: Instant) -> bool {
-        self.collect();
-        let next_pkt = self.in_flight.iter().map(|(at, s, _)| (*at, *s)).min();
-        let next_timer = [self.a.poll_timeout(), self.b.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min();
-        let next = [next_pkt.map(|(at, _)| at), next_timer]
-            .into_iter()
-            .flatten()
-            .min();
-        match next {
-            Some(n) if n > end => {
-                self.now = self.now.max(end);
-                return false;
-            }
-            None => return false,
-            _ => {}
-        }
-        match (next_pkt, next_timer) {
-            (Some((at, seq)), t) if t.is_none_or(|t| at <= t) => {
-                self.now = self.now.max(at);
-                let i = self
-                    .in_flight
-                    .iter()
-                    .position(|(_, s, _)| *s == seq)
-                    .unwrap();
-                let (_, _, t) = self.in_flight.remove(i);
-                let now = self.now;
-                if t.remote.ip() == ip(A_IP) {
-                    self.a
-                        .handle_datagram(now, t.remote, t.local, &t.bytes, &mut self.rng_a);
-                } else {
-                    self.b
-                        .handle_datagram(now, t.remote, t.local, &t.bytes, &mut self.rng_b);
-                }
-            }
-            (_, Some(t)) => {
-                self.now = self.now.max(t);
-                let now = self.now;
-                self.a.handle_timeout(now, &mut self.rng_a);
-                self.b.handle_timeout(now, &mut self.rng_b);
-            }
-            _ => return false,
-        }
-        self.collect();
-        true
-    }
-
-    fn run_until(&mut self, limit: Duration, mut pred: impl FnMut(&Pair) -> bool) -> bool {
-        let end = self.now + limit;
-        for _ in 0..200_000 {
-            if pred(self) {
-                return true;
-            }
-            if self.now >= end || !self.step_until(end) {
-                return pred(self);
-            }
-        }
-        panic!("livelock");
-    }
-
-    fn run_for(&mut self, d: Duration) {
-        self.run_until(d, |_| false);
+        Pair::from_endpoints(ea, eb, rng_a, rng_b, seed ^ 0xaaaa)
     }
 
     fn initiate(&mut self) {
         self.a.initiate(self.now, TUN, &mut self.rng_a).unwrap();
         self.collect();
     }
-
-    fn children(&self, b: bool) -> Vec<ChildSaInfo> {
-        if b {
-            self.b.child_sas(TUN)
-        } else {
-            self.a.child_sas(TUN)
-        }
-    }
-
-    fn both_have_child(&self) -> bool {
-        !self.a.child_sas(TUN).is_empty() && !self.b.child_sas(TUN).is_empty()
-    }
-
-    fn failures(&self, b: bool) -> Vec<NegotiationError> {
-        let ev = if b { &self.events_b } else { &self.events_a };
-        ev.iter()
-            .filter_map(|e| match e {
-                Event::NegotiationFailed { error, .. } => Some(error.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
-fn assert_children_match(a: &ChildSaInfo, b: &ChildSaInfo) {
-    assert_eq!(a.spi_out, b.spi_in);
-    assert_eq!(a.spi_in, b.spi_out);
-    assert_eq!(a.encr, b.encr);
-    assert_eq!(a.integ, b.integ);
-    assert_eq!(*a.keys_out.encr_key, *b.keys_in.encr_key);
-    assert_eq!(*a.keys_out.integ_key, *b.keys_in.integ_key);
-    assert_eq!(*a.keys_in.encr_key, *b.keys_out.encr_key);
-    assert_eq!(*a.keys_in.integ_key, *b.keys_out.integ_key);
-    assert_ne!(*a.keys_in.encr_key, *a.keys_out.encr_key);
 }
 
 fn establish(p: &mut Pair) {
@@ -222,10 +45,10 @@ fn establish(p: &mut Pair) {
     assert!(
         p.run_until(Duration::from_secs(10), Pair::both_have_child),
         "not established; A: {:?} B: {:?}",
-        p.failures(false),
-        p.failures(true)
+        p.negotiation_errors(Side::A),
+        p.negotiation_errors(Side::B)
     );
-    let (a, b) = (p.children(false), p.children(true));
+    let (a, b) = (p.children(Side::A), p.children(Side::B));
     assert_eq!(a.len(), 1);
     assert_eq!(b.len(), 1);
     assert_children_match(&a[0], &b[0]);
@@ -238,7 +61,7 @@ fn main_mode_and_quick_mode_with_product_defaults_r_tun_3_r_tun_4() {
     establish(&mut p);
     assert_eq!(p.a.tunnel_status(TUN), TunnelStatus::Up);
     assert_eq!(p.b.tunnel_status(TUN), TunnelStatus::Up);
-    let c = &p.children(false)[0];
+    let c = &p.children(Side::A)[0];
     assert_eq!(c.encr, EncrId::AES_CBC);
     assert_eq!(c.key_bits, Some(128));
     assert_eq!(c.integ, IntegId::HMAC_SHA1_96);
@@ -293,7 +116,7 @@ fn suite(
     }
     let mut p = Pair::new(seed, a, b, mode);
     establish(&mut p);
-    let c = &p.children(false)[0];
+    let c = &p.children(Side::A)[0];
     assert_eq!(c.encr, encr);
     assert_eq!(c.integ, h.0);
 }
@@ -372,13 +195,13 @@ fn psk_mismatch_main_mode_is_explained_on_both_sides_r_diag_1() {
     p.initiate();
     p.run_for(Duration::from_secs(25));
     assert!(!p.both_have_child());
-    let fb = p.failures(true);
+    let fb = p.negotiation_errors(Side::B);
     assert!(
         fb.iter()
             .any(|e| matches!(e, NegotiationError::PskMismatch { .. })),
         "responder: {fb:?}"
     );
-    let fa = p.failures(false);
+    let fa = p.negotiation_errors(Side::A);
     assert!(
         fa.iter().any(|e| e.to_string().contains("pre-shared key")),
         "initiator: {fa:?}"
@@ -392,7 +215,7 @@ fn psk_mismatch_aggressive_mode_is_detected_by_the_initiator_r_diag_1() {
     let mut p = Pair::new(4, a, b, Mode::Aggressive);
     p.initiate();
     p.run_for(Duration::from_secs(3));
-    let fa = p.failures(false);
+    let fa = p.negotiation_errors(Side::A);
     assert!(
         matches!(fa.first(), Some(NegotiationError::PskMismatch { peer_id }) if *peer_id == Identity::from(ip(B_IP))),
         "initiator: {fa:?}"
@@ -406,13 +229,13 @@ fn proposal_mismatch_names_both_proposals_r_diag_1() {
     let mut p = Pair::new(5, a, b, Mode::Main);
     p.initiate();
     p.run_for(Duration::from_secs(3));
-    let fb = p.failures(true);
+    let fb = p.negotiation_errors(Side::B);
     let Some(NegotiationError::NoProposalChosen { ours, theirs, .. }) = fb.first() else {
         panic!("responder: {fb:?}");
     };
     assert_eq!(ours, "aes128-sha1-prfsha1-modp1024");
     assert_eq!(theirs, "aes256-sha256-prfsha256-modp2048");
-    let fa = p.failures(false);
+    let fa = p.negotiation_errors(Side::A);
     assert!(
         matches!(fa.first(), Some(NegotiationError::NoProposalChosen { .. })),
         "initiator: {fa:?}"
@@ -426,18 +249,18 @@ fn esp_proposal_mismatch_is_explained_r_diag_1() {
     let mut p = Pair::new(6, a, b, Mode::Main);
     p.initiate();
     p.run_for(Duration::from_secs(3));
-    let fb = p.failures(true);
+    let fb = p.negotiation_errors(Side::B);
     let Some(NegotiationError::NoProposalChosen { ours, theirs, .. }) = fb.first() else {
         panic!("responder: {fb:?}");
     };
     assert_eq!(ours, "aes128-sha1-modp1024");
     assert_eq!(theirs, "aes128-sha1");
     assert!(
-        p.failures(false)
+        p.negotiation_errors(Side::A)
             .iter()
             .any(|e| matches!(e, NegotiationError::NoProposalChosen { .. })),
         "{:?}",
-        p.failures(false)
+        p.negotiation_errors(Side::A)
     );
 }
 
@@ -448,7 +271,7 @@ fn peer_id_mismatch_is_explained_r_diag_1() {
     let mut p = Pair::new(7, a, b, Mode::Main);
     p.initiate();
     p.run_for(Duration::from_secs(3));
-    let fb = p.failures(true);
+    let fb = p.negotiation_errors(Side::B);
     assert!(
         matches!(fb.first(), Some(NegotiationError::PeerIdMismatch { got, .. }) if got == A_IP),
         "responder: {fb:?}"
@@ -462,7 +285,7 @@ fn no_response_is_explained_r_diag_1() {
     p.blackhole = true;
     p.initiate();
     p.run_for(Duration::from_secs(30));
-    let fa = p.failures(false);
+    let fa = p.negotiation_errors(Side::A);
     assert!(
         matches!(
             fa.first(),
@@ -502,7 +325,7 @@ fn phase1_rekey_during_the_outbound_switch_keeps_the_child_sa() {
     let (_, new_a) = rekeyed(&p.events_a).expect("the switch completed with the phase-1 rekey");
     let (_, new_b) = rekeyed(&p.events_b).unwrap();
     assert_children_match(&new_a, &new_b);
-    assert_eq!(p.children(false).len(), 1);
+    assert_eq!(p.children(Side::A).len(), 1);
     // Its soft lifetime still rekeys it on the new ISAKMP SA.
     let n = p.events_a.len();
     p.run_for(Duration::from_secs(100));
@@ -511,8 +334,8 @@ fn phase1_rekey_during_the_outbound_switch_keeps_the_child_sa() {
         "{:?}",
         &p.events_a[n..]
     );
-    assert_eq!(p.children(false).len(), 1);
-    assert_children_match(&p.children(false)[0], &p.children(true)[0]);
+    assert_eq!(p.children(Side::A).len(), 1);
+    assert_children_match(&p.children(Side::A)[0], &p.children(Side::B)[0]);
 }
 
 #[test]
@@ -524,18 +347,21 @@ fn lost_qm3_is_recovered_by_the_responder_resending_qm2() {
     let mut p = Pair::new(26, a, b, Mode::Main);
     p.drop_nth = vec![9];
     p.initiate();
-    assert!(p.run_until(Duration::from_secs(1), |p| !p.children(false).is_empty()));
-    assert!(p.children(true).is_empty(), "QM3 was not the lost datagram");
+    assert!(p.run_until(Duration::from_secs(1), |p| !p.children(Side::A).is_empty()));
+    assert!(
+        p.children(Side::B).is_empty(),
+        "QM3 was not the lost datagram"
+    );
     // B handed out the inbound SA with QM2 already: A may send on it.
     assert_eq!(p.inbound_b.len(), 1);
     assert!(
         p.run_until(Duration::from_secs(5), Pair::both_have_child),
         "B never completed; B: {:?}",
-        p.failures(true)
+        p.negotiation_errors(Side::B)
     );
-    assert_children_match(&p.children(false)[0], &p.children(true)[0]);
-    assert_eq!(p.inbound_b[0].child.spi_in, p.children(true)[0].spi_in);
-    assert!(p.failures(false).is_empty() && p.failures(true).is_empty());
+    assert_children_match(&p.children(Side::A)[0], &p.children(Side::B)[0]);
+    assert_eq!(p.inbound_b[0].child.spi_in, p.children(Side::B)[0].spi_in);
+    assert!(p.negotiation_errors(Side::A).is_empty() && p.negotiation_errors(Side::B).is_empty());
 }
 
 #[test]
@@ -557,12 +383,12 @@ fn responder_gives_up_on_qm3_and_withdraws_its_inbound_sa() {
         "{:?}",
         p.events_b
     );
-    let f = p.failures(true);
+    let f = p.negotiation_errors(Side::B);
     assert!(
         f.iter().any(|e| e.to_string().contains("QM2")),
         "B's failure names the exchange: {f:?}"
     );
-    assert!(p.children(true).is_empty());
+    assert!(p.children(Side::B).is_empty());
 }
 
 #[test]
@@ -586,7 +412,7 @@ fn dpd_detects_dead_peer_within_30_s_and_renegotiates_r_tun_5() {
             ..
         }
     )));
-    assert!(p.children(false).is_empty());
+    assert!(p.children(Side::A).is_empty());
     // The path comes back: A renegotiates on its own.
     p.blackhole = false;
     let n = p.events_a.len();
@@ -613,7 +439,7 @@ fn dpd_keeps_a_live_tunnel_up() {
             .iter()
             .any(|e| matches!(e, Event::PeerDead { .. }))
     );
-    assert_eq!(p.children(false).len(), 1);
+    assert_eq!(p.children(Side::A).len(), 1);
 }
 
 fn rekeyed(ev: &[Event]) -> Option<(u32, ChildSaInfo)> {
@@ -634,7 +460,7 @@ fn child_rekey_is_make_before_break() {
     let (a, b) = configs();
     let mut p = Pair::new(22, a, b, Mode::Main);
     establish(&mut p);
-    let old = p.children(false)[0].clone();
+    let old = p.children(Side::A)[0].clone();
     // The establishment handed out the first inbound SAs the same way.
     assert_eq!((p.inbound_a.len(), p.inbound_b.len()), (1, 1));
     assert_eq!(p.inbound_a[0].child.spi_in, old.spi_in);
@@ -651,7 +477,7 @@ fn child_rekey_is_make_before_break() {
     assert_eq!(p.inbound_a[0].replaces, Some(old.spi_in));
     assert!(rekeyed(&p.events_a).is_none(), "A switched outbound at QM3");
     assert!(p.run_until(Duration::from_secs(5), |p| {
-        rekeyed(&p.events_a).is_some() && p.children(true).len() == 1
+        rekeyed(&p.events_a).is_some() && p.children(Side::B).len() == 1
     }));
     assert!(
         p.now - qm3_at >= OUTBOUND_SWITCH_DELAY - Duration::from_millis(20),
@@ -668,9 +494,9 @@ fn child_rekey_is_make_before_break() {
     assert_eq!(p.inbound_a[0].child.spi_in, new_a.spi_in);
     assert_eq!(p.inbound_b[0].child.spi_in, new_b.spi_in);
     // No ChildDeleted for the old pair either side: ChildRekeyed carries its removal.
-    assert_eq!(p.children(false).len(), 1);
-    assert_eq!(p.children(true).len(), 1);
-    assert_eq!(p.children(false)[0].spi_in, new_a.spi_in);
+    assert_eq!(p.children(Side::A).len(), 1);
+    assert_eq!(p.children(Side::B).len(), 1);
+    assert_eq!(p.children(Side::A)[0].spi_in, new_a.spi_in);
     for ev in [&p.events_a, &p.events_b] {
         assert!(!ev.iter().any(|e| matches!(e, Event::ChildDeleted { .. })));
     }
@@ -687,7 +513,7 @@ fn lost_qm3_of_a_rekey_completes_on_the_peers_delete() {
     b.retransmit.initial = Duration::from_secs(5);
     let mut p = Pair::new(25, a, b, Mode::Main);
     establish(&mut p);
-    let old = p.children(false)[0].clone();
+    let old = p.children(Side::A)[0].clone();
     p.inbound_b.clear();
     // QM1, QM2, QM3 are the next three datagrams.
     p.drop_nth = vec![p.sent + 3];
@@ -704,15 +530,15 @@ fn lost_qm3_of_a_rekey_completes_on_the_peers_delete() {
     assert_eq!(old_b, old.spi_out);
     assert_children_match(&new_a, &new_b);
     assert_eq!(p.inbound_b[0].child.spi_in, new_b.spi_in);
-    assert_eq!(p.children(true).len(), 1);
-    assert_eq!(p.children(false).len(), 1);
+    assert_eq!(p.children(Side::B).len(), 1);
+    assert_eq!(p.children(Side::A).len(), 1);
     // Both ends keep working: another rekey over the same ISAKMP SA.
     let (na, nb) = (p.events_a.len(), p.events_b.len());
     p.a.rekey_child(p.now, TUN, &mut p.rng_a).unwrap();
     assert!(p.run_until(Duration::from_secs(5), |p| {
         rekeyed(&p.events_a[na..]).is_some() && rekeyed(&p.events_b[nb..]).is_some()
     }));
-    assert_children_match(&p.children(false)[0], &p.children(true)[0]);
+    assert_children_match(&p.children(Side::A)[0], &p.children(Side::B)[0]);
 }
 
 #[test]
@@ -728,9 +554,9 @@ fn child_soft_lifetime_rekeys_by_itself() {
             .iter()
             .any(|e| matches!(e, Event::ChildRekeyed { .. }))
     );
-    assert_eq!(p.children(false).len(), 1);
-    assert_eq!(p.children(true).len(), 1);
-    assert_children_match(&p.children(false)[0], &p.children(true)[0]);
+    assert_eq!(p.children(Side::A).len(), 1);
+    assert_eq!(p.children(Side::B).len(), 1);
+    assert_children_match(&p.children(Side::A)[0], &p.children(Side::B)[0]);
 }
 
 #[test]
@@ -738,7 +564,7 @@ fn phase1_rekey_keeps_child_sas() {
     let (a, b) = configs();
     let mut p = Pair::new(24, a, b, Mode::Main);
     establish(&mut p);
-    let child = p.children(false)[0].clone();
+    let child = p.children(Side::A)[0].clone();
     p.a.rekey_ike(p.now, TUN, &mut p.rng_a).unwrap();
     assert!(p.run_until(Duration::from_secs(5), |p| {
         p.events_a
@@ -748,8 +574,8 @@ fn phase1_rekey_keeps_child_sas() {
     p.run_for(Duration::from_secs(2));
     assert_eq!(p.a.ike_sa_count(), 1);
     assert_eq!(p.b.ike_sa_count(), 1);
-    assert_eq!(p.children(false)[0].spi_in, child.spi_in);
-    assert_eq!(p.children(true).len(), 1);
+    assert_eq!(p.children(Side::A)[0].spi_in, child.spi_in);
+    assert_eq!(p.children(Side::B).len(), 1);
     assert!(
         !p.events_a
             .iter()
@@ -810,8 +636,8 @@ fn initial_contact_replaces_stale_sa() {
     }));
     p.run_for(Duration::from_secs(1));
     assert_eq!(p.b.ike_sa_count(), 1, "stale ISAKMP SA removed");
-    assert_eq!(p.children(true).len(), 1);
-    assert_children_match(&p.children(false)[0], &p.children(true)[0]);
+    assert_eq!(p.children(Side::B).len(), 1);
+    assert_children_match(&p.children(Side::A)[0], &p.children(Side::B)[0]);
 }
 
 #[test]
@@ -840,10 +666,13 @@ fn responder_lifetime_shortens_the_initiators_child_sa_rfc_2407_4_5_4() {
     let mut p = Pair::new(28, a, b, Mode::Main);
     establish(&mut p);
     assert_eq!(
-        p.children(false)[0].hard_lifetime,
+        p.children(Side::A)[0].hard_lifetime,
         Duration::from_secs(3600)
     );
-    assert_eq!(p.children(true)[0].hard_lifetime, Duration::from_secs(3600));
+    assert_eq!(
+        p.children(Side::B)[0].hard_lifetime,
+        Duration::from_secs(3600)
+    );
 }
 
 #[test]

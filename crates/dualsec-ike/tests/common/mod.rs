@@ -1,5 +1,6 @@
 //! A deterministic two-endpoint network with a virtual clock (quinn's `Pair`): latency, seeded
-//! loss and reordering, and a switch that blackholes everything. [`interop`]: the strongSwan
+//! loss and reordering, and a switch that blackholes everything. [`Pair`] runs two IKEv2
+//! endpoints by default, or two IKEv1 ones (`Pair<v1::Endpoint>`, see `v1_pair.rs`). [`interop`]: the strongSwan
 //! lab; [`captures`]: codec test vectors.
 
 #![allow(dead_code, clippy::unwrap_used)]
@@ -10,10 +11,13 @@ pub mod interop;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use dualsec_ike::v1::{self, InboundFirst};
 use dualsec_ike::v2::{
-    ChildSaInfo, Endpoint, EndpointConfig, Event, Psk, Transmit, TunnelConfig, TunnelId,
+    ChildSaInfo, Endpoint, EndpointConfig, Event, NegotiationError, Psk, Transmit, TunnelConfig,
+    TunnelId,
 };
 use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::CryptoRngCore;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 pub const A_IP: &str = "192.0.2.1";
@@ -37,13 +41,71 @@ pub enum Side {
     B,
 }
 
-pub struct Pair {
-    pub a: Endpoint,
-    pub b: Endpoint,
+/// What the pair drives: the calls the two endpoints share (their driving contract).
+pub trait PairEndpoint {
+    fn handle_datagram(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+        rng: &mut dyn CryptoRngCore,
+    );
+    fn handle_timeout(&mut self, now: Instant, rng: &mut dyn CryptoRngCore);
+    fn poll_timeout(&self) -> Option<Instant>;
+    fn poll_transmit(&mut self) -> Option<Transmit>;
+    fn poll_event(&mut self) -> Option<Event>;
+    /// IKEv1 hands out a quick mode's inbound SA ahead of its event; IKEv2 never does.
+    fn poll_inbound_first(&mut self) -> Option<InboundFirst> {
+        None
+    }
+    fn child_sas(&self, id: TunnelId) -> Vec<ChildSaInfo>;
+}
+
+macro_rules! pair_endpoint {
+    ($ty:ty $(, $inbound:ident)?) => {
+        impl PairEndpoint for $ty {
+            fn handle_datagram(
+                &mut self,
+                now: Instant,
+                local: SocketAddr,
+                remote: SocketAddr,
+                data: &[u8],
+                rng: &mut dyn CryptoRngCore,
+            ) {
+                <$ty>::handle_datagram(self, now, local, remote, data, rng)
+            }
+            fn handle_timeout(&mut self, now: Instant, rng: &mut dyn CryptoRngCore) {
+                <$ty>::handle_timeout(self, now, rng)
+            }
+            fn poll_timeout(&self) -> Option<Instant> {
+                <$ty>::poll_timeout(self)
+            }
+            fn poll_transmit(&mut self) -> Option<Transmit> {
+                <$ty>::poll_transmit(self)
+            }
+            fn poll_event(&mut self) -> Option<Event> {
+                <$ty>::poll_event(self)
+            }
+            $(fn $inbound(&mut self) -> Option<InboundFirst> {
+                <$ty>::$inbound(self)
+            })?
+            fn child_sas(&self, id: TunnelId) -> Vec<ChildSaInfo> {
+                <$ty>::child_sas(self, id)
+            }
+        }
+    };
+}
+pair_endpoint!(Endpoint);
+pair_endpoint!(v1::Endpoint, poll_inbound_first);
+
+pub struct Pair<E: PairEndpoint = Endpoint> {
+    pub a: E,
+    pub b: E,
     pub now: Instant,
     pub start: Instant,
-    rng_a: ChaCha20Rng,
-    rng_b: ChaCha20Rng,
+    pub rng_a: ChaCha20Rng,
+    pub rng_b: ChaCha20Rng,
     net_rng: ChaCha20Rng,
     /// (deliver at, sequence, datagram)
     in_flight: Vec<(Instant, u64, Transmit)>,
@@ -65,6 +127,11 @@ pub struct Pair {
     pub nat_a: Option<IpAddr>,
     /// A firewall drops every datagram to this destination port.
     pub block_port: Option<u16>,
+    /// Drops the datagrams with these numbers (1-based, in sending order; see `sent`).
+    pub drop_nth: Vec<u64>,
+    /// Inbound SAs handed out ahead of their CHILD SA's event (IKEv1).
+    pub inbound_a: Vec<InboundFirst>,
+    pub inbound_b: Vec<InboundFirst>,
 }
 
 /// Logs to the test output when `RUST_LOG` is set.
@@ -100,29 +167,7 @@ impl Pair {
         let mut b = Endpoint::new(eb, &mut rng_b);
         a.add_tunnel(TUN, a_cfg);
         b.add_tunnel(TUN, b_cfg);
-        let now = Instant::now();
-        Pair {
-            a,
-            b,
-            now,
-            start: now,
-            rng_a,
-            rng_b,
-            net_rng: ChaCha20Rng::seed_from_u64(seed ^ 0xAAAA),
-            in_flight: Vec::new(),
-            seq: 0,
-            latency: Duration::from_millis(10),
-            loss: 0.0,
-            jitter: Duration::ZERO,
-            blackhole: false,
-            drop_toward: None,
-            events_a: Vec::new(),
-            events_b: Vec::new(),
-            sent: 0,
-            dropped: 0,
-            nat_a: None,
-            block_port: None,
-        }
+        Pair::from_endpoints(a, b, rng_a, rng_b, seed ^ 0xAAAA)
     }
 
     pub fn initiate(&mut self, side: Side) {
@@ -193,13 +238,53 @@ impl Pair {
         }
         self.collect();
     }
+}
+
+impl<E: PairEndpoint> Pair<E> {
+    /// Two endpoints with their tunnels added, their rngs, and the seed of the network's
+    /// randomness (loss, jitter). No latency jitter, no loss, 10 ms one way.
+    pub fn from_endpoints(
+        a: E,
+        b: E,
+        rng_a: ChaCha20Rng,
+        rng_b: ChaCha20Rng,
+        net_seed: u64,
+    ) -> Pair<E> {
+        init_tracing();
+        let now = Instant::now();
+        Pair {
+            a,
+            b,
+            now,
+            start: now,
+            rng_a,
+            rng_b,
+            net_rng: ChaCha20Rng::seed_from_u64(net_seed),
+            in_flight: Vec::new(),
+            seq: 0,
+            latency: Duration::from_millis(10),
+            loss: 0.0,
+            jitter: Duration::ZERO,
+            blackhole: false,
+            drop_toward: None,
+            events_a: Vec::new(),
+            events_b: Vec::new(),
+            sent: 0,
+            dropped: 0,
+            nat_a: None,
+            block_port: None,
+            drop_nth: Vec::new(),
+            inbound_a: Vec::new(),
+            inbound_b: Vec::new(),
+        }
+    }
 
     fn roll(&mut self) -> f64 {
         (self.net_rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Moves transmits into the network and events into the logs.
-    fn collect(&mut self) {
+    pub fn collect(&mut self) {
         let mut out = Vec::new();
         while let Some(t) = self.a.poll_transmit() {
             out.push(t);
@@ -214,7 +299,8 @@ impl Pair {
                 }
             }
             self.sent += 1;
-            let firewalled = self.block_port.is_some_and(|p| t.remote.port() == p)
+            let firewalled = self.drop_nth.contains(&self.sent)
+                || self.block_port.is_some_and(|p| t.remote.port() == p)
                 || self.drop_toward.is_some_and(|side| {
                     t.remote.ip()
                         == ip(match side {
@@ -240,6 +326,12 @@ impl Pair {
         }
         while let Some(e) = self.b.poll_event() {
             self.events_b.push(e);
+        }
+        while let Some(f) = self.a.poll_inbound_first() {
+            self.inbound_a.push(f);
+        }
+        while let Some(f) = self.b.poll_inbound_first() {
+            self.inbound_b.push(f);
         }
     }
 
@@ -302,7 +394,7 @@ impl Pair {
     }
 
     /// Steps until `pred` holds or `limit` of virtual time passes. Returns whether it held.
-    pub fn run_until(&mut self, limit: Duration, mut pred: impl FnMut(&Pair) -> bool) -> bool {
+    pub fn run_until(&mut self, limit: Duration, mut pred: impl FnMut(&Pair<E>) -> bool) -> bool {
         let end = self.now + limit;
         for _ in 0..200_000 {
             if pred(self) {
@@ -336,13 +428,21 @@ impl Pair {
     }
 
     pub fn failures(&self, side: Side) -> Vec<String> {
+        self.negotiation_errors(side)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// The errors of the side's `NegotiationFailed` events, in order.
+    pub fn negotiation_errors(&self, side: Side) -> Vec<NegotiationError> {
         let ev = match side {
             Side::A => &self.events_a,
             Side::B => &self.events_b,
         };
         ev.iter()
             .filter_map(|e| match e {
-                Event::NegotiationFailed { error, .. } => Some(error.to_string()),
+                Event::NegotiationFailed { error, .. } => Some(error.clone()),
                 _ => None,
             })
             .collect()

@@ -6,7 +6,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::harness;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 async fn create_gateway(h: &common::Harness) -> String {
     let r = h
@@ -849,6 +849,157 @@ async fn route_entries_create_describe_publish_modify_delete() {
     h.settle();
     let l = h
         .call("DescribeVpnRouteEntries", &[("VpnGatewayId", gw.as_str())])
+        .await;
+    assert_eq!(l.body["TotalCount"], 0, "{}", l.body);
+}
+
+/// Issue 7: DescribeVpnRouteEntries with `RouteEntryType=bgp` lists the routes each tunnel's
+/// BGP session learned (engine-written observed state, seeded here) in the SDK model's fields;
+/// the default (`custom`) does not list them; BGP off empties the list.
+#[tokio::test]
+async fn bgp_learned_routes_are_listed_with_route_entry_type_bgp() {
+    use dualsec_control::model::BgpLearnedRoute;
+    let h = harness();
+    let gw = create_gateway(&h).await;
+    let cgw = h
+        .call(
+            "CreateCustomerGateway",
+            &[("IpAddress", "203.0.113.10"), ("Asn", "65010")],
+        )
+        .await;
+    let cgw = cgw.body["CustomerGatewayId"].as_str().unwrap().to_owned();
+    let owned = tunnel_params(&cgw);
+    let mut params: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    params.extend([
+        ("VpnGatewayId", gw.as_str()),
+        ("LocalSubnet", "0.0.0.0/0"),
+        ("RemoteSubnet", "0.0.0.0/0"),
+        ("EnableTunnelsBgp", "true"),
+    ]);
+    let r = h.call("CreateVpnConnection", &params).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let vco = r.body["VpnConnectionId"].as_str().unwrap().to_owned();
+    h.settle();
+    let d = h
+        .call(
+            "DescribeVpnConnection",
+            &[("VpnConnectionId", vco.as_str())],
+        )
+        .await;
+    let t = &d.body["TunnelOptionsSpecification"]["TunnelOptions"];
+    let ids: Vec<String> = (0..2)
+        .map(|i| t[i]["TunnelId"].as_str().unwrap().to_owned())
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        let tid = dualsec_control::TunnelId::parse_as("TunnelId", id).unwrap();
+        h.state
+            .control()
+            .update_tunnel_observed(&tid, |o| {
+                o.bgp_routes = vec![BgpLearnedRoute {
+                    route_dest: "198.19.0.0/24".parse().unwrap(),
+                    next_hop_ip: if i == 0 {
+                        "169.254.10.2".parse().unwrap()
+                    } else {
+                        "169.254.20.2".parse().unwrap()
+                    },
+                    as_path: vec![65010],
+                    communities: vec![(65010 << 16) | 42],
+                    med: (i == 0).then_some(7),
+                    learned_ms: 1_700_000_000_123,
+                }];
+            })
+            .unwrap();
+    }
+    let l = h
+        .call(
+            "DescribeVpnRouteEntries",
+            &[("VpnGatewayId", gw.as_str()), ("RouteEntryType", "bgp")],
+        )
+        .await;
+    assert_eq!(l.status, StatusCode::OK, "{}", l.body);
+    assert_eq!(l.body["TotalCount"], 2, "{}", l.body);
+    let e = &l.body["VpnRouteEntries"]["VpnRouteEntry"];
+    for i in 0..2 {
+        assert_eq!(e[i]["RouteEntryType"], "bgp");
+        assert_eq!(e[i]["RouteDest"], "198.19.0.0/24");
+        assert_eq!(e[i]["NextHop"], vco.as_str());
+        assert_eq!(e[i]["NextHopTunnelId"], ids[i].as_str());
+        assert_eq!(e[i]["VpnInstanceId"], gw.as_str());
+        assert_eq!(e[i]["AsPath"], "[65010]");
+        assert_eq!(e[i]["Community"], "65010:42");
+        assert_eq!(e[i]["Source"], "VPN_BGP");
+        assert_eq!(e[i]["Weight"], 0);
+        assert_eq!(e[i]["CreateTime"], 1_700_000_000_123u64);
+    }
+    assert_eq!(e[0]["Med"], 7);
+    assert!(e[1].get("Med").is_none(), "{}", e[1]);
+    let c = &l.body["VpnRouteCounts"]["VpnRouteCount"][0];
+    assert_eq!(
+        (&c["RouteEntryType"], &c["Source"], &c["RouteCount"]),
+        (&json!("bgp"), &json!("VPN_BGP"), &json!(2))
+    );
+    // Paging as for custom routes.
+    let p = h
+        .call(
+            "DescribeVpnRouteEntries",
+            &[
+                ("VpnGatewayId", gw.as_str()),
+                ("RouteEntryType", "bgp"),
+                ("PageSize", "1"),
+                ("PageNumber", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(p.body["TotalCount"], 2, "{}", p.body);
+    assert_eq!(
+        p.body["VpnRouteEntries"]["VpnRouteEntry"][0]["NextHopTunnelId"],
+        ids[1].as_str()
+    );
+    // The default kind is custom: the learned routes are not there.
+    let c = h
+        .call("DescribeVpnRouteEntries", &[("VpnGatewayId", gw.as_str())])
+        .await;
+    assert_eq!(
+        c.body["VpnRouteCounts"]["VpnRouteCount"][0]["RouteEntryType"],
+        "custom"
+    );
+    assert!(
+        c.body["VpnRouteEntries"]["VpnRouteEntry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["RouteEntryType"] == "custom"),
+        "{}",
+        c.body
+    );
+    // An unknown kind is refused.
+    let bad = h
+        .call(
+            "DescribeVpnRouteEntries",
+            &[("VpnGatewayId", gw.as_str()), ("RouteEntryType", "ospf")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    // BGP off: nothing listed.
+    let off = h
+        .call(
+            "ModifyVpnConnectionAttribute",
+            &[
+                ("VpnConnectionId", vco.as_str()),
+                ("EnableTunnelsBgp", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    h.settle();
+    let l = h
+        .call(
+            "DescribeVpnRouteEntries",
+            &[("VpnGatewayId", gw.as_str()), ("RouteEntryType", "bgp")],
+        )
         .await;
     assert_eq!(l.body["TotalCount"], 0, "{}", l.body);
 }

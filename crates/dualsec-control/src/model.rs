@@ -467,6 +467,11 @@ pub struct TunnelObserved {
     pub carries_traffic: bool,
     /// BGP session status when BGP is on.
     pub bgp_status: Option<BgpStatus>,
+    /// Routes the tunnel's BGP session learned from the customer and accepted (issue 7), for
+    /// `DescribeVpnRouteEntries` with `RouteEntryType=bgp`; empty unless the session is
+    /// Established. Absent in records written before issue 7 (read as empty).
+    #[serde(default)]
+    pub bgp_routes: Vec<BgpLearnedRoute>,
     /// Counters.
     pub counters: TunnelCounters,
     /// When this record was last written, epoch milliseconds.
@@ -483,9 +488,46 @@ impl TunnelObserved {
             last_error: None,
             carries_traffic: false,
             bgp_status: None,
+            bgp_routes: Vec::new(),
             counters: TunnelCounters::default(),
             updated_ms: now_ms,
         }
+    }
+}
+
+/// One route a tunnel's BGP session learned from the customer (issue 7): the prefix and the
+/// attributes `DescribeVpnRouteEntries` shows. Written by the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BgpLearnedRoute {
+    /// The prefix (`RouteDest`).
+    pub route_dest: Ipv4Net,
+    /// The UPDATE's NEXT_HOP (normally the customer's BGP IP).
+    pub next_hop_ip: Ipv4Addr,
+    /// AS_PATH, nearest AS first (AS_SET members flattened).
+    pub as_path: Vec<u32>,
+    /// COMMUNITIES (RFC 1997) as 32-bit values.
+    pub communities: Vec<u32>,
+    /// MULTI_EXIT_DISC, when sent.
+    pub med: Option<u32>,
+    /// When the prefix was first learned in the current session, epoch milliseconds.
+    pub learned_ms: u64,
+}
+
+impl BgpLearnedRoute {
+    /// The provider's `AsPath` text: `[65001,64512]` (`[]` for an empty path).
+    pub fn as_path_text(&self) -> String {
+        let asns: Vec<String> = self.as_path.iter().map(u32::to_string).collect();
+        format!("[{}]", asns.join(","))
+    }
+
+    /// The provider's `Community` text: `65535:65510`, comma-separated when several.
+    pub fn community_text(&self) -> String {
+        let c: Vec<String> = self
+            .communities
+            .iter()
+            .map(|c| format!("{}:{}", c >> 16, c & 0xffff))
+            .collect();
+        c.join(",")
     }
 }
 

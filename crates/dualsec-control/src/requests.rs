@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{CustomerGatewayId, TunnelId, VpnConnectionId, VpnGatewayId};
 use crate::model::{
-    ConnectionEvent, ConnectionFailoverObserved, ConnectionRedundancy, PendingOperation,
-    Redundancy, RoutingMode, Tunnel, TunnelIndex, TunnelObserved, VpnConnection, VpnGateway,
-    ZoneId,
+    BgpLearnedRoute, ConnectionEvent, ConnectionFailoverObserved, ConnectionRedundancy,
+    PendingOperation, Redundancy, RoutingMode, Tunnel, TunnelIndex, TunnelObserved, VpnConnection,
+    VpnGateway, VpnRouteEntry, ZoneId,
 };
 use crate::values::{
     AuthAlg, DhGroup, EncAlg, GatewayStatus, IkeIdentity, IkeMode, IkeVersion, IpsecPfs,
@@ -483,10 +483,34 @@ pub struct ModifyVpnRouteEntryWeightRequest {
 pub struct DescribeVpnRouteEntriesRequest {
     /// Gateway.
     pub vpn_gateway_id: VpnGatewayId,
-    /// `RouteEntryType`, default custom. `bgp` lists nothing until the BGP speaker records routes.
+    /// `RouteEntryType`, default custom. `bgp` lists the routes the tunnels' BGP sessions
+    /// learned (issue 7).
     pub route_entry_type: Option<RouteEntryType>,
     /// Paging.
     pub page: PageRequest,
+}
+
+/// One BGP-learned route as DescribeVpnRouteEntries (`RouteEntryType=bgp`) lists it: learned on
+/// one tunnel of one connection (a prefix learned on both tunnels is two entries).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BgpRouteEntry {
+    /// The gateway (`VpnInstanceId`).
+    pub gateway_id: VpnGatewayId,
+    /// The connection whose tunnel learned it (`NextHop`).
+    pub connection_id: VpnConnectionId,
+    /// The tunnel whose session learned it (`NextHopTunnelId`).
+    pub tunnel_id: TunnelId,
+    /// The route and its attributes.
+    pub route: BgpLearnedRoute,
+}
+
+/// DescribeVpnRouteEntries' answer: one page of the requested kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RouteEntriesPage {
+    /// `RouteEntryType=custom`: the gateway's destination routes.
+    Custom(Page<VpnRouteEntry>),
+    /// `RouteEntryType=bgp`: the routes learned through the tunnels' BGP sessions.
+    Bgp(Page<BgpRouteEntry>),
 }
 
 /// CreateVpnPbrRouteEntry.

@@ -7,7 +7,7 @@ mod common;
 use std::net::Ipv4Addr;
 
 use common::*;
-use dualsec_control::model::{Redundancy, RouteOrigin, RoutingMode};
+use dualsec_control::model::{BgpLearnedRoute, Redundancy, RouteOrigin, RoutingMode};
 use dualsec_control::requests::*;
 use dualsec_control::values::*;
 use dualsec_control::*;
@@ -920,6 +920,160 @@ fn r_bgp_5_bgp_can_be_turned_on_later_and_off_again() {
     off.enable_tunnels_bgp = Some(false);
     let v = fx.control.modify_vpn_connection_attribute(&off).unwrap();
     assert!(!v.connection.enable_tunnels_bgp);
+}
+
+fn learned(prefix: &str, as_path: &[u32], communities: &[u32]) -> BgpLearnedRoute {
+    BgpLearnedRoute {
+        route_dest: prefix.parse().unwrap(),
+        next_hop_ip: Ipv4Addr::new(169, 254, 10, 2),
+        as_path: as_path.to_vec(),
+        communities: communities.to_vec(),
+        med: None,
+        learned_ms: 1_700_000_000_000,
+    }
+}
+
+fn list_bgp(fx: &Fx, page: PageRequest) -> Page<BgpRouteEntry> {
+    match fx
+        .control
+        .describe_vpn_route_entries(&DescribeVpnRouteEntriesRequest {
+            vpn_gateway_id: fx.gw.clone(),
+            route_entry_type: Some(RouteEntryType::Bgp),
+            page,
+        })
+        .unwrap()
+    {
+        RouteEntriesPage::Bgp(p) => p,
+        other => panic!("bgp page expected, got {other:?}"),
+    }
+}
+
+/// Issue 7: DescribeVpnRouteEntries `RouteEntryType=bgp` lists what each tunnel's session
+/// learned (engine-written observed state): one entry per tunnel and prefix, tunnel 1 first,
+/// paged like custom routes; `custom` (the default) still lists only destination routes.
+#[test]
+fn r_bgp_learned_routes_are_listed_per_tunnel_with_their_attributes() {
+    let fx = fixture();
+    let v = fx.create(&bgp_req(&fx));
+    let (t1, t2) = (
+        v.tunnels[0].tunnel.id.clone(),
+        v.tunnels[1].tunnel.id.clone(),
+    );
+    assert_eq!(list_bgp(&fx, PageRequest::default()).total_count, 0);
+    fx.control
+        .update_tunnel_observed(&t2, |o| {
+            o.bgp_routes = vec![learned("198.19.0.0/24", &[65010], &[])];
+        })
+        .unwrap();
+    fx.control
+        .update_tunnel_observed(&t1, |o| {
+            o.bgp_routes = vec![
+                learned(
+                    "198.19.1.0/24",
+                    &[65010, 64999],
+                    &[(65010 << 16) | 42, 0xffff_ff01],
+                ),
+                learned("198.19.0.0/24", &[65010], &[]),
+            ];
+        })
+        .unwrap();
+    let all = list_bgp(&fx, PageRequest::default());
+    assert_eq!(all.total_count, 3);
+    let rows: Vec<(TunnelId, String, String, String)> = all
+        .items
+        .iter()
+        .map(|e| {
+            assert_eq!(e.gateway_id, fx.gw);
+            assert_eq!(e.connection_id, v.connection.id);
+            (
+                e.tunnel_id.clone(),
+                e.route.route_dest.to_string(),
+                e.route.as_path_text(),
+                e.route.community_text(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                t1.clone(),
+                "198.19.0.0/24".into(),
+                "[65010]".into(),
+                String::new()
+            ),
+            (
+                t1.clone(),
+                "198.19.1.0/24".into(),
+                "[65010,64999]".into(),
+                "65010:42,65535:65281".into()
+            ),
+            (
+                t2.clone(),
+                "198.19.0.0/24".into(),
+                "[65010]".into(),
+                String::new()
+            ),
+        ]
+    );
+    // Paging: page 2 of size 2 is the third entry.
+    let p2 = list_bgp(
+        &fx,
+        PageRequest {
+            page_number: Some(2),
+            page_size: Some(2),
+        },
+    );
+    assert_eq!((p2.total_count, p2.items.len()), (3, 1));
+    assert_eq!(p2.items[0].tunnel_id, t2);
+    // The default kind is custom: none of the learned routes.
+    let custom = fx
+        .control
+        .describe_vpn_route_entries(&DescribeVpnRouteEntriesRequest {
+            vpn_gateway_id: fx.gw.clone(),
+            route_entry_type: None,
+            page: PageRequest::default(),
+        })
+        .unwrap();
+    let RouteEntriesPage::Custom(custom) = custom else {
+        panic!("custom page expected: {custom:?}");
+    };
+    assert!(custom.items.iter().all(|r| r.next_hop == v.connection.id));
+    assert!(
+        !custom
+            .items
+            .iter()
+            .any(|r| r.route_dest.to_string().starts_with("198.19.")),
+        "{custom:?}"
+    );
+}
+
+/// Issue 7 / R-BGP-5: once `EnableTunnelsBgp` is off the learned routes are not listed, even
+/// before the engine has cleared the tunnels' observed state.
+#[test]
+fn r_bgp_5_learned_routes_are_not_listed_once_bgp_is_off() {
+    let fx = fixture();
+    let v = fx.create(&bgp_req(&fx));
+    fx.control
+        .update_tunnel_observed(&v.tunnels[0].tunnel.id, |o| {
+            o.bgp_routes = vec![learned("198.19.0.0/24", &[65010], &[])];
+        })
+        .unwrap();
+    assert_eq!(list_bgp(&fx, PageRequest::default()).total_count, 1);
+    fx.settle();
+    let mut off = modify_req(&v.connection.id);
+    off.enable_tunnels_bgp = Some(false);
+    fx.control.modify_vpn_connection_attribute(&off).unwrap();
+    assert_eq!(list_bgp(&fx, PageRequest::default()).total_count, 0);
+    // An unknown gateway is a NotFound, as for custom routes.
+    let r = fx
+        .control
+        .describe_vpn_route_entries(&DescribeVpnRouteEntriesRequest {
+            vpn_gateway_id: "vpn-nosuchgateway000000".parse().unwrap(),
+            route_entry_type: Some(RouteEntryType::Bgp),
+            page: PageRequest::default(),
+        });
+    assert!(r.is_err(), "{r:?}");
 }
 
 // ---------------------------------------------------------------------------------------------

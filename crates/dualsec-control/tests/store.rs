@@ -45,6 +45,20 @@ fn reopen_after_drop_loses_nothing() {
         fx.control
             .set_carrying_tunnel(&v.connection.id, Some(TunnelIndex::One))
             .unwrap();
+        // Issue 7: a BGP-learned route in tunnel 1's observed state.
+        fx.control
+            .update_tunnel_observed(&v.tunnels[0].tunnel.id, |o| {
+                o.bgp_status = Some(BgpStatus::Success);
+                o.bgp_routes = vec![dualsec_control::model::BgpLearnedRoute {
+                    route_dest: "198.19.0.0/24".parse().unwrap(),
+                    next_hop_ip: "169.254.10.2".parse().unwrap(),
+                    as_path: vec![65010],
+                    communities: vec![(65010 << 16) | 42],
+                    med: Some(5),
+                    learned_ms: 77,
+                }];
+            })
+            .unwrap();
         fx.control
             .create_vpn_route_entry(&CreateVpnRouteEntryRequest {
                 client_token: None,
@@ -65,6 +79,26 @@ fn reopen_after_drop_loses_nothing() {
             .unwrap();
         (v.connection.id, fx.gw.clone(), view, key)
     };
+    // Tunnel 2's record as a dualsec before issue 7 wrote it (no `bgp_routes` key): reads as
+    // no learned routes.
+    {
+        let c = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+        let n = c
+            .execute(
+                "UPDATE tunnel_observed SET doc = json_remove(doc, '$.bgp_routes') WHERE tunnel_id = ?1",
+                [view_before.tunnels[1].tunnel.id.as_str()],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+        let doc: String = c
+            .query_row(
+                "SELECT doc FROM tunnel_observed WHERE tunnel_id = ?1",
+                [view_before.tunnels[1].tunnel.id.as_str()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!doc.contains("bgp_routes"), "{doc}");
+    }
     // Everything is back after reopening the file.
     let (control, _clock) = control_over(file_store(&dir), Completion::AfterDelay(DELAY), 7);
     let after = control.describe_vpn_connection(&conn_id).unwrap();
@@ -80,8 +114,25 @@ fn reopen_after_drop_loses_nothing() {
             page: PageRequest::default(),
         })
         .unwrap();
+    let RouteEntriesPage::Custom(routes) = routes else {
+        panic!("custom routes expected: {routes:?}");
+    };
     assert_eq!(routes.total_count, 1);
     assert_eq!(routes.items[0].state, RouteState::Published);
+    let learned = control
+        .describe_vpn_route_entries(&DescribeVpnRouteEntriesRequest {
+            vpn_gateway_id: gw.clone(),
+            route_entry_type: Some(RouteEntryType::Bgp),
+            page: PageRequest::default(),
+        })
+        .unwrap();
+    let RouteEntriesPage::Bgp(learned) = learned else {
+        panic!("bgp routes expected: {learned:?}");
+    };
+    assert_eq!(learned.total_count, 1);
+    assert_eq!(learned.items[0].route.as_path_text(), "[65010]");
+    assert_eq!(learned.items[0].route.community_text(), "65010:42");
+    assert_eq!(learned.items[0].tunnel_id, after.tunnels[0].tunnel.id);
     assert_eq!(
         control
             .public_ip_pool()

@@ -371,17 +371,22 @@ pub fn describe_vpn_route_entries(ctx: &Ctx, p: &Params) -> R {
         route_entry_type: opt_parse(p, "RouteEntryType")?,
         page: page(p)?,
     };
-    let kind = req.route_entry_type.map(|k| k.as_str()).unwrap_or("custom");
-    let page = ctx.control.describe_vpn_route_entries(&req)?;
-    let mut m = render::page_fields(&page);
-    m.insert(
-        "VpnRouteEntries".into(),
-        json!({"VpnRouteEntry": page.items.iter().map(render::route).collect::<Vec<_>>()}),
-    );
-    m.insert(
-        "VpnRouteCounts".into(),
-        json!({"VpnRouteCount": [{"RouteEntryType": kind, "Source": "", "RouteCount": page.total_count}]}),
-    );
+    // One count, of the kind listed: custom routes have no `Source`; BGP-learned ones come from
+    // the IDC (`VPN_BGP`, as DescribeVcoRouteEntries names them).
+    let (mut m, entries, count) = match ctx.control.describe_vpn_route_entries(&req)? {
+        rq::RouteEntriesPage::Custom(page) => (
+            render::page_fields(&page),
+            page.items.iter().map(render::route).collect::<Vec<_>>(),
+            json!({"RouteEntryType": "custom", "Source": "", "RouteCount": page.total_count}),
+        ),
+        rq::RouteEntriesPage::Bgp(page) => (
+            render::page_fields(&page),
+            page.items.iter().map(render::bgp_route).collect::<Vec<_>>(),
+            json!({"RouteEntryType": "bgp", "Source": render::BGP_SOURCE_IDC, "RouteCount": page.total_count}),
+        ),
+    };
+    m.insert("VpnRouteEntries".into(), json!({"VpnRouteEntry": entries}));
+    m.insert("VpnRouteCounts".into(), json!({"VpnRouteCount": [count]}));
     Ok(Value::Object(m))
 }
 

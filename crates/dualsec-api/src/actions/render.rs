@@ -4,7 +4,9 @@
 //! Modify* responses, `CreateTime` in epoch milliseconds.
 
 use dualsec_control::model::{CustomerGateway, VpnPbrRouteEntry, VpnRouteEntry};
-use dualsec_control::requests::{Page, TunnelView, VpnConnectionView, VpnGatewayView};
+use dualsec_control::requests::{
+    BgpRouteEntry, Page, TunnelView, VpnConnectionView, VpnGatewayView,
+};
 use dualsec_control::values::{Tag, join_subnets};
 use serde_json::{Map, Value, json};
 
@@ -307,6 +309,37 @@ pub fn route(r: &VpnRouteEntry) -> Value {
         "Community": "",
         "NextHopTunnelId": "",
     })
+}
+
+/// `Source` of a route learned from the customer's side through BGP (the provider's
+/// DescribeVcoRouteEntries value; api-reference §5.3).
+pub const BGP_SOURCE_IDC: &str = "VPN_BGP";
+
+/// A BGP-learned route entry (issue 7): learned by the session of tunnel `NextHopTunnelId` of
+/// connection `NextHop`. `AsPath` and `Community` in the provider's text form (`[65001,64512]`,
+/// `65001:42`). `State` is `normal` (learned routes are not published to the VPC table here),
+/// `Weight` 0, `CreateTime` when the prefix was first learned in the current session; `Med` is a
+/// dualsec extension (absent when the UPDATE had no MULTI_EXIT_DISC).
+pub fn bgp_route(e: &BgpRouteEntry) -> Value {
+    let mut v = json!({
+        "VpnInstanceId": e.gateway_id.to_string(),
+        "RouteDest": e.route.route_dest.to_string(),
+        "NextHop": e.connection_id.to_string(),
+        "NextHopTunnelId": e.tunnel_id.to_string(),
+        "Weight": 0,
+        "State": "normal",
+        "Description": "",
+        "OverlayMode": "Ipsec",
+        "CreateTime": e.route.learned_ms,
+        "RouteEntryType": "bgp",
+        "Source": BGP_SOURCE_IDC,
+        "AsPath": e.route.as_path_text(),
+        "Community": e.route.community_text(),
+    });
+    if let Some(med) = e.route.med {
+        v["Med"] = json!(med);
+    }
+    v
 }
 
 /// A policy-based route entry.

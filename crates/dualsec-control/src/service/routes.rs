@@ -101,20 +101,31 @@ impl Control {
         )
     }
 
-    /// DescribeVpnRouteEntries. `RouteEntryType=bgp` is empty until BGP-learned routes are
-    /// recorded (a later issue).
+    /// DescribeVpnRouteEntries. `custom` (the default): the gateway's destination routes.
+    /// `bgp`: the routes each tunnel's BGP session learned (issue 7), from observed state, one
+    /// entry per tunnel and prefix, ordered by connection, tunnel, prefix. Only tunnels whose
+    /// connection has `EnableTunnelsBgp` on and that carry a `TunnelBgpConfig` are listed, so a
+    /// record the engine has not cleared yet cannot outlive the user turning BGP off.
     pub fn describe_vpn_route_entries(
         &self,
         req: &DescribeVpnRouteEntriesRequest,
-    ) -> Result<Page<VpnRouteEntry>> {
-        let all = read_with(&*self.store, |tx| {
-            load_gateway(tx, &req.vpn_gateway_id)?;
-            match req.route_entry_type.unwrap_or(RouteEntryType::Custom) {
-                RouteEntryType::Custom => tx.routes(&req.vpn_gateway_id),
-                RouteEntryType::Bgp => Ok(vec![]),
+    ) -> Result<RouteEntriesPage> {
+        match req.route_entry_type.unwrap_or(RouteEntryType::Custom) {
+            RouteEntryType::Custom => {
+                let all = read_with(&*self.store, |tx| {
+                    load_gateway(tx, &req.vpn_gateway_id)?;
+                    tx.routes(&req.vpn_gateway_id)
+                })?;
+                Ok(RouteEntriesPage::Custom(paginate(all, req.page)?))
             }
-        })?;
-        paginate(all, req.page)
+            RouteEntryType::Bgp => {
+                let all = read_with(&*self.store, |tx| {
+                    load_gateway(tx, &req.vpn_gateway_id)?;
+                    bgp_route_entries(tx, &req.vpn_gateway_id)
+                })?;
+                Ok(RouteEntriesPage::Bgp(paginate(all, req.page)?))
+            }
+        }
     }
 
     /// CreateVpnPbrRouteEntry.
@@ -366,4 +377,27 @@ fn publish_state(publish: bool) -> RouteState {
     } else {
         RouteState::Normal
     }
+}
+
+/// The BGP-learned routes of a gateway's tunnels (see [`Control::describe_vpn_route_entries`]).
+fn bgp_route_entries(tx: &mut dyn Tx, gateway: &VpnGatewayId) -> Result<Vec<BgpRouteEntry>> {
+    let mut conns = tx.connections(Some(gateway))?;
+    conns.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut out = Vec::new();
+    for c in conns.iter().filter(|c| c.enable_tunnels_bgp) {
+        for t in c.tunnels.iter().filter(|t| t.bgp.is_some()) {
+            let Some(o) = tx.tunnel_observed(&t.id)? else {
+                continue;
+            };
+            let mut routes = o.bgp_routes;
+            routes.sort_by_key(|r| r.route_dest);
+            out.extend(routes.into_iter().map(|route| BgpRouteEntry {
+                gateway_id: gateway.clone(),
+                connection_id: c.id.clone(),
+                tunnel_id: t.id.clone(),
+                route,
+            }));
+        }
+    }
+    Ok(out)
 }

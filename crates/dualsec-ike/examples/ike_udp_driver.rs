@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 use dualsec_ike::v1::{self, InboundFirst, Mode, Options};
 use dualsec_ike::v2::{
     self, EndpointConfig, EspProposal, Event, Identity, IkeProposal, Psk, TrafficSelector,
-    Transmit, TunnelConfig, TunnelId,
+    TunnelConfig, TunnelId,
 };
-use rand_core::{CryptoRngCore, OsRng};
+use rand_core::OsRng;
 
 fn usage(msg: &str) -> ! {
     eprintln!("ike_udp_driver: {msg}");
@@ -48,7 +48,8 @@ fn identity(s: &str) -> Identity {
 }
 
 /// One endpoint of either IKE version. Both follow the same driving contract (the
-/// `dualsec_ike::v2::endpoint` module doc); IKEv1 adds `poll_inbound_first`.
+/// `dualsec_ike::v2::endpoint` module doc), called through `on_either!`; IKEv1 adds
+/// `poll_inbound_first`.
 enum Ike {
     V1(v1::Endpoint),
     V2(v2::Endpoint),
@@ -65,66 +66,12 @@ macro_rules! on_either {
 }
 
 impl Ike {
-    fn handle_datagram(
-        &mut self,
-        now: Instant,
-        local: SocketAddr,
-        remote: SocketAddr,
-        data: &[u8],
-        rng: &mut dyn CryptoRngCore,
-    ) {
-        on_either!(self, ep => ep.handle_datagram(now, local, remote, data, rng));
-    }
-
-    fn handle_timeout(&mut self, now: Instant, rng: &mut dyn CryptoRngCore) {
-        on_either!(self, ep => ep.handle_timeout(now, rng));
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        on_either!(self, ep => ep.poll_timeout())
-    }
-
-    fn poll_transmit(&mut self) -> Option<Transmit> {
-        on_either!(self, ep => ep.poll_transmit())
-    }
-
-    fn poll_event(&mut self) -> Option<Event> {
-        on_either!(self, ep => ep.poll_event())
-    }
-
-    /// IKEv1 only (drain before [`Ike::poll_event`]); IKEv2 installs both halves on its event.
+    /// IKEv1 only (drain before `poll_event`); IKEv2 installs both halves on its event.
     fn poll_inbound_first(&mut self) -> Option<InboundFirst> {
         match self {
             Ike::V1(ep) => ep.poll_inbound_first(),
             Ike::V2(_) => None,
         }
-    }
-
-    fn initiate(
-        &mut self,
-        now: Instant,
-        id: TunnelId,
-        rng: &mut dyn CryptoRngCore,
-    ) -> Result<(), v2::Error> {
-        on_either!(self, ep => ep.initiate(now, id, rng))
-    }
-
-    fn rekey_child(
-        &mut self,
-        now: Instant,
-        id: TunnelId,
-        rng: &mut dyn CryptoRngCore,
-    ) -> Result<(), v2::Error> {
-        on_either!(self, ep => ep.rekey_child(now, id, rng))
-    }
-
-    fn rekey_ike(
-        &mut self,
-        now: Instant,
-        id: TunnelId,
-        rng: &mut dyn CryptoRngCore,
-    ) -> Result<(), v2::Error> {
-        on_either!(self, ep => ep.rekey_ike(now, id, rng))
     }
 }
 
@@ -272,7 +219,7 @@ fn main() {
     };
     let start = Instant::now();
     if has("--initiate") {
-        ep.initiate(start, tunnel, &mut rng)
+        on_either!(&mut ep, e => e.initiate(start, tunnel, &mut rng))
             .unwrap_or_else(|e| usage(&e.to_string()));
     }
     let mut rekeyed = false;
@@ -284,16 +231,17 @@ fn main() {
         for (port, s) in [(500u16, &sock500), (4500u16, &sock4500)] {
             while let Ok((n, from)) = s.recv_from(&mut buf) {
                 busy = true;
-                ep.handle_datagram(now, SocketAddr::new(local, port), from, &buf[..n], &mut rng);
+                let local = SocketAddr::new(local, port);
+                on_either!(&mut ep, e => e.handle_datagram(now, local, from, &buf[..n], &mut rng));
             }
         }
-        if ep.poll_timeout().is_some_and(|t| t <= now) {
-            ep.handle_timeout(now, &mut rng);
+        if on_either!(&ep, e => e.poll_timeout()).is_some_and(|t| t <= now) {
+            on_either!(&mut ep, e => e.handle_timeout(now, &mut rng));
         }
         if let Some(after) = rekey_after {
             if !rekeyed
                 && start.elapsed() >= Duration::from_secs(after)
-                && ep.rekey_child(now, tunnel, &mut rng).is_ok()
+                && on_either!(&mut ep, e => e.rekey_child(now, tunnel, &mut rng)).is_ok()
             {
                 rekeyed = true;
             }
@@ -301,12 +249,12 @@ fn main() {
         if let Some(after) = rekey_ike_after {
             if !ike_rekeyed
                 && start.elapsed() >= Duration::from_secs(after)
-                && ep.rekey_ike(now, tunnel, &mut rng).is_ok()
+                && on_either!(&mut ep, e => e.rekey_ike(now, tunnel, &mut rng)).is_ok()
             {
                 ike_rekeyed = true;
             }
         }
-        while let Some(t) = ep.poll_transmit() {
+        while let Some(t) = on_either!(&mut ep, e => e.poll_transmit()) {
             busy = true;
             let s = if t.local.port() == 4500 {
                 &sock4500
@@ -320,7 +268,7 @@ fn main() {
         while let Some(f) = ep.poll_inbound_first() {
             print_line(&inbound_first_line(&f));
         }
-        while let Some(ev) = ep.poll_event() {
+        while let Some(ev) = on_either!(&mut ep, e => e.poll_event()) {
             print_line(&event_line(ev));
         }
         if !busy {

@@ -135,6 +135,17 @@ fn quick_mode_rekey_with_strongswan_is_make_before_break() {
     );
     let line = wait_line(&d, "CHILD_REKEYED");
     assert_ne!(field(&line, "spi_in"), field(&line, "old_spi_in"));
+    // The new inbound SA was handed out ahead of the event (RFC 2409 §5.5 has no answer to QM3),
+    // as the replacement of the old one.
+    let out = d.stdout();
+    let lines: Vec<&str> = out.lines().collect();
+    let ahead = lines.iter().position(|l| {
+        l.starts_with("INBOUND_FIRST")
+            && field(l, "spi_in") == field(&line, "spi_in")
+            && field(l, "replaces") == field(&line, "old_spi_in")
+    });
+    let event = lines.iter().position(|l| l.starts_with("CHILD_REKEYED"));
+    assert!(ahead.is_some() && ahead < event, "{out}");
     lab.assert_only_child(field(&line, "spi_in"), &d);
 }
 

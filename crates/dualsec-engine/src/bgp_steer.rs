@@ -31,6 +31,7 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 
 use dualsec_control::ids::{TunnelId, VpnConnectionId};
+use dualsec_control::model::BgpLearnedRoute;
 use dualsec_control::values::BgpStatus;
 use ipnet::Ipv4Net;
 use tracing::{info, warn};
@@ -73,10 +74,7 @@ pub fn routes(
         let Some(s) = sessions.get(tid) else { continue };
         for p in prefixes {
             let p = p.trunc();
-            let covers_session = sessions
-                .values()
-                .any(|x| p.contains(&x.peer_ip) || p.contains(&x.local_ip));
-            if p.prefix_len() == 0 || covers_session {
+            if !installable(p, sessions) {
                 continue;
             }
             by_conn.insert((s.connection.clone(), p));
@@ -91,6 +89,64 @@ pub fn routes(
         tunnel: tid.clone(),
     }));
     out
+}
+
+/// Whether a learned prefix may become a route: not a default route, not covering a session's
+/// own addresses (which would loop the session into itself).
+fn installable(p: Ipv4Net, sessions: &BTreeMap<TunnelId, SessionPlan>) -> bool {
+    p.prefix_len() != 0
+        && !sessions
+            .values()
+            .any(|x| p.contains(&x.peer_ip) || p.contains(&x.local_ip))
+}
+
+/// What a tunnel's observed state lists as its BGP-learned routes (issue 7, DescribeVpnRouteEntries
+/// `RouteEntryType=bgp`): the routes of an Established session that [`routes`] would install,
+/// with their attributes, sorted by prefix; nothing when the session is not Established.
+/// `learned_ms` is kept from `before` for a prefix already listed, else `now_ms`.
+pub fn observed_routes(
+    status: Option<&SessionStatus>,
+    sessions: &BTreeMap<TunnelId, SessionPlan>,
+    before: &[BgpLearnedRoute],
+    now_ms: u64,
+) -> Vec<BgpLearnedRoute> {
+    let Some(st) = status.filter(|s| s.state == BgpState::Established) else {
+        return Vec::new();
+    };
+    let mut out: BTreeMap<Ipv4Net, BgpLearnedRoute> = BTreeMap::new();
+    for r in &st.routes {
+        let dst = r.prefix.trunc();
+        if !installable(dst, sessions) {
+            continue;
+        }
+        let learned_ms = before
+            .iter()
+            .find(|b| b.route_dest == dst)
+            .map_or(now_ms, |b| b.learned_ms);
+        out.insert(
+            dst,
+            BgpLearnedRoute {
+                route_dest: dst,
+                next_hop_ip: r.next_hop,
+                as_path: r.as_path.clone(),
+                communities: r.communities.clone(),
+                med: r.med,
+                learned_ms,
+            },
+        );
+    }
+    out.into_values().collect()
+}
+
+/// One tunnel's BGP observed state to write ([`BgpSteering::take_status_updates`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedBgp {
+    /// The tunnel.
+    pub tunnel: TunnelId,
+    /// `success` while Established, `false` otherwise, `None` once the tunnel has no session.
+    pub status: Option<BgpStatus>,
+    /// Its learned routes ([`observed_routes`]); empty unless Established.
+    pub routes: Vec<BgpLearnedRoute>,
 }
 
 /// What a session advertises when its connection names no VPC prefix (destination routing:
@@ -179,8 +235,9 @@ pub struct BgpSteering {
     seen: u64,
     /// Last snapshot, by tunnel.
     status: BTreeMap<TunnelId, SessionStatus>,
-    /// `BgpStatus` per tunnel as last handed out by [`Self::take_status_updates`].
-    written: BTreeMap<TunnelId, BgpStatus>,
+    /// `BgpStatus` and learned routes per tunnel as last handed out by
+    /// [`Self::take_status_updates`].
+    written: BTreeMap<TunnelId, (BgpStatus, Vec<BgpLearnedRoute>)>,
     /// Event-log lines not yet taken.
     events: Vec<(VpnConnectionId, TunnelId, String)>,
     /// VPC-side prefixes ([`with_vpc_prefixes`]) and when they were last read.
@@ -322,18 +379,36 @@ impl BgpSteering {
         &self.status
     }
 
-    /// `BgpStatus` changes to write into each tunnel's observed state: `success` while the
-    /// session is Established, `false` otherwise, `None` once the tunnel has no session.
-    pub fn take_status_updates(&mut self) -> Vec<(TunnelId, Option<BgpStatus>)> {
+    /// BGP observed-state changes to write into each tunnel's record: `BgpStatus` (`success`
+    /// while the session is Established, `false` otherwise) and the learned routes
+    /// ([`observed_routes`], empty unless Established); status `None` and no routes once the
+    /// tunnel has no session (BGP off, tunnel settings removed). Each tunnel's first call after
+    /// start writes, so a record left by an earlier run is overwritten.
+    pub fn take_status_updates(&mut self) -> Vec<ObservedBgp> {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let mut out = Vec::new();
         for tid in self.sessions.keys() {
-            let st = match self.status.get(tid) {
+            let status = self.status.get(tid);
+            let st = match status {
                 Some(s) if s.state == BgpState::Established => BgpStatus::Success,
                 _ => BgpStatus::False,
             };
-            if self.written.get(tid) != Some(&st) {
-                self.written.insert(tid.clone(), st);
-                out.push((tid.clone(), Some(st)));
+            let before = self.written.get(tid);
+            let routes = observed_routes(
+                status,
+                &self.sessions,
+                before.map_or(&[][..], |(_, r)| r.as_slice()),
+                now_ms,
+            );
+            if before.is_none_or(|(s, r)| *s != st || *r != routes) {
+                self.written.insert(tid.clone(), (st, routes.clone()));
+                out.push(ObservedBgp {
+                    tunnel: tid.clone(),
+                    status: Some(st),
+                    routes,
+                });
             }
         }
         let gone: Vec<TunnelId> = self
@@ -344,7 +419,11 @@ impl BgpSteering {
             .collect();
         for t in gone {
             self.written.remove(&t);
-            out.push((t, None));
+            out.push(ObservedBgp {
+                tunnel: t,
+                status: None,
+                routes: Vec::new(),
+            });
         }
         out
     }
@@ -467,6 +546,7 @@ mod tests {
     use dualsec_control::model::TunnelIndex;
 
     use super::*;
+    use crate::bgp_session::LearnedRoute;
 
     fn session(conn: &str, index: TunnelIndex, third: u8) -> SessionPlan {
         SessionPlan {
@@ -581,6 +661,140 @@ mod tests {
         assert_eq!(w[&tid("tun-1")].advertise, vec![net("198.18.1.0/24")]);
         // A connection that names its VPC prefixes keeps them.
         assert_eq!(w[&tid("tun-2")].advertise, vec![net("198.18.0.0/16")]);
+    }
+
+    fn established(plan: &SessionPlan, routes: Vec<LearnedRoute>) -> SessionStatus {
+        SessionStatus {
+            connection: plan.connection.clone(),
+            index: plan.index,
+            local_ip: plan.local_ip,
+            peer_ip: plan.peer_ip,
+            local_asn: plan.local_asn,
+            state: BgpState::Established,
+            peer_asn: Some(plan.peer_asn),
+            peer_router_id: Some(plan.peer_ip),
+            hold_time: None,
+            learned: routes.iter().map(|r| r.prefix).collect(),
+            routes,
+            rejected: Vec::new(),
+            advertised: plan.advertise.clone(),
+            last_error: None,
+            established_since: None,
+            established_at: None,
+            counters: Default::default(),
+        }
+    }
+
+    fn lr(prefix: &str, as_path: &[u32], med: Option<u32>) -> LearnedRoute {
+        LearnedRoute {
+            prefix: net(prefix),
+            next_hop: "169.254.10.2".parse().unwrap(),
+            as_path: as_path.to_vec(),
+            communities: vec![(65001 << 16) | 7],
+            med,
+        }
+    }
+
+    /// Issue 7: the routes written to observed state (DescribeVpnRouteEntries bgp) are those of
+    /// an Established session that would be installed, with AS path, communities and MED; the
+    /// first-learned time survives an unrelated change; not Established → none.
+    #[test]
+    fn observed_routes_carry_attributes_and_skip_what_is_not_installed() {
+        let mut sessions = BTreeMap::new();
+        let plan = session("vco-a", TunnelIndex::One, 10);
+        sessions.insert(tid("tun-1"), plan.clone());
+        let st = established(
+            &plan,
+            vec![
+                lr("198.19.2.0/24", &[65001, 64999], None),
+                lr("0.0.0.0/0", &[65001], None),
+                lr("169.254.0.0/16", &[65001], None),
+                lr("198.19.1.0/24", &[65001], Some(20)),
+            ],
+        );
+        let first = observed_routes(Some(&st), &sessions, &[], 1000);
+        let got: Vec<(String, Vec<u32>, Option<u32>, u64)> = first
+            .iter()
+            .map(|r| {
+                (
+                    r.route_dest.to_string(),
+                    r.as_path.clone(),
+                    r.med,
+                    r.learned_ms,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("198.19.1.0/24".into(), vec![65001], Some(20), 1000),
+                ("198.19.2.0/24".into(), vec![65001, 64999], None, 1000),
+            ]
+        );
+        assert_eq!(first[0].communities, vec![(65001 << 16) | 7]);
+        assert_eq!(first[0].next_hop_ip, plan.peer_ip);
+        // A later snapshot with one more prefix: the old ones keep their time.
+        let mut st2 = st.clone();
+        st2.routes.push(lr("198.19.3.0/24", &[65001], None));
+        let second = observed_routes(Some(&st2), &sessions, &first, 5000);
+        let times: Vec<u64> = second.iter().map(|r| r.learned_ms).collect();
+        assert_eq!(times, vec![1000, 1000, 5000]);
+        // Not Established (or no status): nothing.
+        let mut down = st2.clone();
+        down.state = BgpState::Active;
+        assert!(observed_routes(Some(&down), &sessions, &second, 6000).is_empty());
+        assert!(observed_routes(None, &sessions, &second, 6000).is_empty());
+    }
+
+    /// Issue 7 / R-BGP-5: a tunnel's observed BGP state is written once per change — `success`
+    /// with its routes when Established, `false` and no routes when the session drops, `None`
+    /// and no routes once the session is removed (BGP off).
+    #[test]
+    fn status_updates_carry_routes_and_clear_them_when_the_session_goes() {
+        let mut st = BgpSteering::new("dsec-test", false, false);
+        let plan = session("vco-a", TunnelIndex::One, 10);
+        let mut sessions = BTreeMap::new();
+        sessions.insert(tid("tun-1"), plan.clone());
+        st.apply(&sessions);
+        let u = st.take_status_updates();
+        assert_eq!(u.len(), 1);
+        assert_eq!(
+            (u[0].status, u[0].routes.len()),
+            (Some(BgpStatus::False), 0)
+        );
+        assert!(st.take_status_updates().is_empty(), "nothing changed");
+        st.status.insert(
+            tid("tun-1"),
+            established(&plan, vec![lr("198.19.1.0/24", &[65001], None)]),
+        );
+        let u = st.take_status_updates();
+        assert_eq!(u.len(), 1);
+        assert_eq!(u[0].status, Some(BgpStatus::Success));
+        assert_eq!(u[0].routes[0].route_dest, net("198.19.1.0/24"));
+        assert_eq!(u[0].routes[0].as_path_text(), "[65001]");
+        // A withdrawn prefix alone is a change.
+        st.status.insert(tid("tun-1"), established(&plan, vec![]));
+        let u = st.take_status_updates();
+        assert_eq!(
+            (u[0].status, u[0].routes.len()),
+            (Some(BgpStatus::Success), 0)
+        );
+        st.status.insert(
+            tid("tun-1"),
+            established(&plan, vec![lr("198.19.1.0/24", &[65001], None)]),
+        );
+        assert_eq!(st.take_status_updates()[0].routes.len(), 1);
+        // Session removed (BGP off): status gone, routes cleared.
+        st.apply(&BTreeMap::new());
+        let u = st.take_status_updates();
+        assert_eq!(
+            u,
+            vec![ObservedBgp {
+                tunnel: tid("tun-1"),
+                status: None,
+                routes: Vec::new()
+            }]
+        );
     }
 
     /// Without kernel access the steering still tracks sessions; a removed session takes its

@@ -695,12 +695,12 @@ impl Driver {
         if !self.bgp.poll() {
             return;
         }
-        for (tid, st) in self.bgp.take_status_updates() {
-            if let Err(e) = self
-                .control
-                .update_tunnel_observed(&tid, |o| o.bgp_status = st)
-            {
-                debug!(tunnel = tid.as_str(), "observed BGP status: {e:?}");
+        for u in self.bgp.take_status_updates() {
+            if let Err(e) = self.control.update_tunnel_observed(&u.tunnel, |o| {
+                o.bgp_status = u.status;
+                o.bgp_routes.clone_from(&u.routes);
+            }) {
+                debug!(tunnel = u.tunnel.as_str(), "observed BGP status: {e:?}");
             }
         }
         for (conn, tid, line) in self.bgp.take_events() {

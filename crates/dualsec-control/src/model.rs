@@ -450,6 +450,93 @@ pub struct TunnelCounters {
     pub packets_in: u64,
     /// Packets sent.
     pub packets_out: u64,
+    /// Inbound ESP packets dropped on the tunnel's SAs (the SPI matched), by reason (issue 5).
+    /// Like the other counters they never go backwards across rekeys. Absent in records written
+    /// before issue 5 (read as zero).
+    #[serde(default)]
+    pub drops: TunnelDrops,
+}
+
+/// Inbound ESP drops of one tunnel by reason: what the data plane counts on each inbound SA
+/// after the SPI lookup found it (RFC 4303 §3.4). Unknown-SPI drops cannot be tied to a tunnel;
+/// they are in [`DataPlaneObserved`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TunnelDrops {
+    /// Replayed, or older than the replay window (RFC 4303 §3.4.3).
+    pub replay: u64,
+    /// ICV or AEAD tag did not verify (RFC 4303 §3.4.4): bit errors, a wrong key, forgery.
+    pub icv_failure: u64,
+    /// Too short for the SA's transform, or not a whole number of cipher blocks.
+    pub malformed: u64,
+    /// Bad Pad Length or padding bytes after decryption (RFC 4303 §2.4).
+    pub bad_padding: u64,
+    /// Next Header not IPv4/IPv6, or the inner packet disagrees with it.
+    pub bad_next_header: u64,
+    /// Inner addresses outside the SA's traffic selectors (RFC 4301 §5.2).
+    pub selector_mismatch: u64,
+    /// Dummy packets (next header 59, RFC 4303 §2.6), dropped by design.
+    pub dummy: u64,
+    /// Arrived after the SA's hard lifetime.
+    pub expired: u64,
+}
+
+impl TunnelDrops {
+    /// All drops.
+    pub fn total(&self) -> u64 {
+        self.replay
+            + self.icv_failure
+            + self.malformed
+            + self.bad_padding
+            + self.bad_next_header
+            + self.selector_mismatch
+            + self.dummy
+            + self.expired
+    }
+}
+
+/// Counters of the node's data plane as a whole (issue 5): every packet it received, sent or
+/// dropped, including drops that no tunnel can be blamed for (unknown SPI, datagrams too short for
+/// ESP, TUN packets with no route). Written by the engine every few seconds, kept in memory by the
+/// control service (they are the running process's counters and restart at zero with it). One
+/// data plane serves every gateway of a `dualsec serve`, so each gateway shows the same block.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataPlaneObserved {
+    /// ESP packets received on UDP 4500 (before any check).
+    pub esp_rx_packets: u64,
+    /// ESP packets sent.
+    pub esp_tx_packets: u64,
+    /// Inner packets read from the VPC side (TUN).
+    pub tun_rx_packets: u64,
+    /// Inner packets delivered to the VPC side (TUN).
+    pub tun_tx_packets: u64,
+    /// IKE datagrams received.
+    pub ike_rx: u64,
+    /// NAT keepalives received (RFC 3948 §2.3).
+    pub keepalive_rx: u64,
+    /// Inbound ESP drops of every tunnel plus the ones tied to none, by reason.
+    pub esp_drops: TunnelDrops,
+    /// Inbound ESP with an SPI no SA has: stale SAs after a restart, spoofing, a peer bug.
+    pub unknown_spi: u64,
+    /// UDP/4500 datagrams too short for ESP or IKE (RFC 3948 §2), or too long for a buffer.
+    pub udp_malformed: u64,
+    /// VPC-side packets that were not IPv4/IPv6 or longer than the MTU.
+    pub tun_not_ip: u64,
+    /// VPC-side packets with no route to any connection.
+    pub no_route: u64,
+    /// VPC-side packets whose tunnel had no outbound SA (not negotiated yet).
+    pub no_sa: u64,
+    /// VPC-side packets the outbound SA refused (expired, too big).
+    pub encap_failed: u64,
+    /// UDP send errors.
+    pub send_errors: u64,
+    /// UDP receive errors.
+    pub recv_errors: u64,
+    /// Errors writing to the TUN.
+    pub tun_write_errors: u64,
+    /// When the engine last wrote this, epoch milliseconds (0: never).
+    pub updated_ms: u64,
 }
 
 /// Observed state of one tunnel, written by the engine.

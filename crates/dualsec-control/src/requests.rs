@@ -119,6 +119,10 @@ pub struct VpnGatewayView {
     pub connection_count: u64,
     /// True when any connection of the gateway has BGP on (for `EnableBgp`).
     pub bgp_in_use: bool,
+    /// The data plane's counters (issue 5), filled by DescribeVpnGateway(s) once the engine has
+    /// written them; `None` without an engine (`serve --no-engine`) and in other responses.
+    #[serde(default)]
+    pub data_plane: Option<crate::model::DataPlaneObserved>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -90,10 +90,12 @@ impl Control {
 
     /// DescribeVpnGateway.
     pub fn describe_vpn_gateway(&self, id: &VpnGatewayId) -> Result<VpnGatewayView> {
-        read_with(&*self.store, |tx| {
+        let mut v = read_with(&*self.store, |tx| {
             let g = load_gateway(tx, id)?;
             gateway_view(tx, g)
-        })
+        })?;
+        v.data_plane = self.data_plane_counters();
+        Ok(v)
     }
 
     /// DescribeVpnGateways.
@@ -115,6 +117,11 @@ impl Control {
             }
             Ok(out)
         })?;
+        let data_plane = self.data_plane_counters();
+        let all = all
+            .into_iter()
+            .map(|v| VpnGatewayView { data_plane, ..v })
+            .collect();
         paginate(all, req.page)
     }
 

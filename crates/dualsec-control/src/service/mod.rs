@@ -25,9 +25,9 @@ use crate::ids::{
 };
 use crate::model::{
     AccessKey, ClientTokenRecord, ConnectionEvent, ConnectionFailoverObserved,
-    ConnectionRedundancy, CustomerGateway, GatewayAddress, OperationKind, PendingOperation,
-    PoolAddress, Redundancy, RouteOrigin, SwitchRecord, TunnelIndex, TunnelObserved, VpnConnection,
-    VpnGateway, VpnPbrRouteEntry, VpnRouteEntry, ZoneId,
+    ConnectionRedundancy, CustomerGateway, DataPlaneObserved, GatewayAddress, OperationKind,
+    PendingOperation, PoolAddress, Redundancy, RouteOrigin, SwitchRecord, TunnelIndex,
+    TunnelObserved, VpnConnection, VpnGateway, VpnPbrRouteEntry, VpnRouteEntry, ZoneId,
 };
 use crate::requests::*;
 use crate::rules::{self, Blame};
@@ -120,6 +120,9 @@ pub struct Control {
     clock: Arc<dyn Clock>,
     rng: Mutex<Box<dyn CryptoRngCore + Send>>,
     config: ControlConfig,
+    /// The data plane's counters as the engine last wrote them (issue 5): process counters of
+    /// this node, kept in memory, not in the store (they restart at zero with the process).
+    data_plane: Mutex<Option<DataPlaneObserved>>,
 }
 
 impl std::fmt::Debug for Control {
@@ -144,6 +147,7 @@ impl Control {
             clock,
             rng: Mutex::new(rng),
             config,
+            data_plane: Mutex::new(None),
         }
     }
 
@@ -460,6 +464,20 @@ impl Control {
         })
     }
 
+    /// Records the data plane's counters (engine, every few seconds; issue 5), stamped now.
+    pub fn set_data_plane_counters(&self, mut counters: DataPlaneObserved) {
+        counters.updated_ms = self.now();
+        // A poisoned lock only means a writer panicked mid-assignment of a plain value.
+        let mut g = self.data_plane.lock().unwrap_or_else(|e| e.into_inner());
+        *g = Some(counters);
+    }
+
+    /// The data plane's counters as last written by the engine; `None` before its first write
+    /// or without an engine.
+    pub fn data_plane_counters(&self) -> Option<DataPlaneObserved> {
+        *self.data_plane.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Records which tunnel carries the connection's traffic (R-HA-3), or none, and logs the
     /// switch when it changes.
     pub fn set_carrying_tunnel(
@@ -683,6 +701,7 @@ fn gateway_view(tx: &mut dyn Tx, mut g: VpnGateway) -> Result<VpnGatewayView> {
         pending,
         connection_count: conns.len() as u64,
         bgp_in_use: conns.iter().any(|c| c.enable_tunnels_bgp),
+        data_plane: None,
         gateway: g,
     })
 }

@@ -37,7 +37,7 @@ const CUSTOMER_ASN: &str = "65001";
 
 /// Gateway, customer gateway with an ASN (R-BGP-1), and a destination-routing connection
 /// (`0.0.0.0/0` both sides) with BGP on both tunnels.
-fn bgp_connection(d: &Dualsec, auth_key: Option<&str>) -> String {
+fn bgp_connection(d: &Dualsec, auth_key: Option<&str>, ike_version: &str) -> String {
     let gw = d.json(&[
         "vpn-gateway",
         "create",
@@ -72,7 +72,7 @@ fn bgp_connection(d: &Dualsec, auth_key: Option<&str>) -> String {
         &gw,
         &Conn {
             cgw: &cgw,
-            ike_version: "ikev2",
+            ike_version,
             local: "0.0.0.0/0",
             remote: "0.0.0.0/0",
             args: &["--enable-tunnels-bgp", "true"],
@@ -161,6 +161,10 @@ struct Bed {
 const MD5_KEY: &str = "e2e-md5-key";
 
 fn bring_up(tools: &[&str], auth_key: Option<&str>) -> Option<Bed> {
+    bring_up_with(tools, auth_key, "ikev2")
+}
+
+fn bring_up_with(tools: &[&str], auth_key: Option<&str>, ike_version: &str) -> Option<Bed> {
     let mut need = vec!["charon", "swanctl", "ping", "ip"];
     need.extend_from_slice(tools);
     if !dualsec_testbed::require(&need) {
@@ -168,17 +172,25 @@ fn bring_up(tools: &[&str], auth_key: Option<&str>) -> Option<Bed> {
     }
     let topo = Topology::build(&TopologyOptions::default()).unwrap();
     let d = Dualsec::start(&topo);
-    let vco = bgp_connection(&d, auth_key);
+    let vco = bgp_connection(&d, auth_key, ike_version);
     let swan = d.cli(&["peer-config", &vco, "--format", "swanctl"]);
-    // Each tunnel's selectors carry its own session (and only its own).
-    assert!(
-        swan.contains(&format!("local_ts = 0.0.0.0/0,{}/32\n", T1.1)),
-        "{swan}"
-    );
-    assert!(
-        swan.contains(&format!("remote_ts = 0.0.0.0/0,{}/32\n", T2.0)),
-        "{swan}"
-    );
+    if ike_version == "ikev2" {
+        // Each tunnel's selectors carry its own session (and only its own).
+        assert!(
+            swan.contains(&format!("local_ts = 0.0.0.0/0,{}/32\n", T1.1)),
+            "{swan}"
+        );
+        assert!(
+            swan.contains(&format!("remote_ts = 0.0.0.0/0,{}/32\n", T2.0)),
+            "{swan}"
+        );
+    } else {
+        // IKEv1 negotiates one selector pair: 0.0.0.0/0 ⇄ 0.0.0.0/0, which covers the
+        // sessions' 169.254 addresses too.
+        assert_eq!(swan.matches("version = 1\n").count(), 2, "{swan}");
+        assert_eq!(swan.matches("local_ts = 0.0.0.0/0\n").count(), 2, "{swan}");
+        assert_eq!(swan.matches("remote_ts = 0.0.0.0/0\n").count(), 2, "{swan}");
+    }
     // 0.0.0.0/0 selectors: the file says to keep the gateway's public IPs out of the tunnels'
     // routes (charon's kernel-libipsec routes 0.0.0.0/0 into its TUN once tunnel 1 is up).
     let rules: Vec<&str> = swan
@@ -268,6 +280,51 @@ fn bgp_diag(bed: &Bed) -> String {
     out
 }
 
+/// DescribeVpnRouteEntries `RouteEntryType=bgp` (`route list --route-entry-type bgp`) of the
+/// connection's gateway.
+fn bgp_route_entries(d: &Dualsec, vco: &str) -> Vec<Value> {
+    let gw = d.json(&["connection", "describe", vco])["VpnGatewayId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let l = d.json(&["route", "list", &gw, "--route-entry-type", "bgp"]);
+    l["VpnRouteEntries"]["VpnRouteEntry"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Issue 7: the IDC prefix is listed as learned on each of `tunnels` (indexes), with the
+/// connection as `NextHop`, that tunnel as `NextHopTunnelId` and the customer's ASN in `AsPath`.
+fn assert_idc_prefix_listed(d: &Dualsec, vco: &str, tunnels: &[usize]) {
+    let want: Vec<String> = tunnels
+        .iter()
+        .map(|i| d.tunnel(vco, *i)["TunnelId"].as_str().unwrap().to_owned())
+        .collect();
+    let listed = |e: &[Value]| -> Vec<String> {
+        e.iter()
+            .filter(|r| r["RouteDest"] == IDC_NET)
+            .map(|r| r["NextHopTunnelId"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let ok = wait_until(
+        "IDC prefix listed as BGP-learned",
+        Duration::from_secs(10),
+        || listed(&bgp_route_entries(d, vco)) == want,
+    );
+    let entries = bgp_route_entries(d, vco);
+    assert!(ok.is_ok(), "want {want:?}: {entries:#?}");
+    for e in entries.iter().filter(|r| r["RouteDest"] == IDC_NET) {
+        assert_eq!(e["RouteEntryType"], "bgp", "{e:#}");
+        assert_eq!(e["NextHop"], vco, "{e:#}");
+        assert_eq!(e["Source"], "VPN_BGP", "{e:#}");
+        assert!(
+            e["AsPath"].as_str().unwrap().contains(CUSTOMER_ASN),
+            "{e:#}"
+        );
+    }
+}
+
 /// The core case with the customer speaker already running: sessions, routes both ways,
 /// steering, the cut of tunnel 1, BGP off. `speaker_routes` returns the customer's BGP table.
 fn core_case(bed: &Bed, speaker_routes: &dyn Fn() -> String) {
@@ -291,6 +348,8 @@ fn core_case(bed: &Bed, speaker_routes: &dyn Fn() -> String) {
         || speaker_routes().contains(VPC_NET),
     )
     .unwrap_or_else(|_| panic!("customer BGP table: {}", speaker_routes()));
+    // … and listed through the API, learned on both tunnels (issue 7).
+    assert_idc_prefix_listed(d, vco, &[0, 1]);
 
     // VPC → IDC over the learned route.
     let got = replies(&topo.vpc, IDC_HOST, 5);
@@ -372,6 +431,9 @@ fn core_case(bed: &Bed, speaker_routes: &dyn Fn() -> String) {
     .unwrap();
     // Without the learned route there is no way to the IDC (the ping above used it).
     assert_eq!(replies(&topo.vpc, IDC_HOST, 3), 0, "vpc → idc without BGP");
+    // Nothing listed as learned any more (issue 7).
+    let left = bgp_route_entries(d, vco);
+    assert!(left.is_empty(), "BGP off, still listed: {left:#?}");
 
     // … and on again (R-BGP-5): session 2 (the tunnel that carries traffic) comes back with
     // the route.
@@ -385,6 +447,13 @@ fn core_case(bed: &Bed, speaker_routes: &dyn Fn() -> String) {
         replies(&topo.vpc, IDC_HOST, 3) == 3
     });
     assert!(got.is_ok(), "vpc → idc with BGP back\n{}", bgp_diag(bed));
+    // Listed again for each session that is back (session 1 only if the customer's tunnel 1,
+    // terminated above, came back by itself).
+    let up: Vec<usize> = (0..2)
+        .filter(|i| bgp_status(d, vco, *i) == "success")
+        .collect();
+    assert!(up.contains(&1), "{up:?}");
+    assert_idc_prefix_listed(d, vco, &up);
 }
 
 /// BIRD 2 as the customer's speaker, run from `peer-config --format bird`.
@@ -551,4 +620,73 @@ fn e2e_bgp_default_route_from_the_customer_is_refused() {
     );
     assert_eq!(bgp_status(d, vco, 1), "success", "{}", bgp_diag(&bed));
     assert_eq!(replies(&topo.vpc, IDC_HOST, 3), 3, "vpc → idc");
+}
+
+/// Issue 7 over IKEv1 (issue 8: routing works the same): both tunnels IKEv1 with
+/// destination-routing selectors 0.0.0.0/0 ⇄ 0.0.0.0/0 — the one selector pair IKEv1 negotiates
+/// covers the BGP sessions' 169.254 addresses, so no /32 selectors are needed. BIRD from the
+/// generated config: both sessions `success`, the IDC prefix learned on both tunnels (listed
+/// through the API) and pinged from the VPC over the learned route.
+#[test]
+fn e2e_bgp_bird_over_ikev1_tunnels() {
+    let Some(bed) = bring_up_with(&["bird", "birdc"], None, "ikev1") else {
+        return;
+    };
+    let (topo, d, vco) = (&bed.topo, &bed.d, bed.vco.as_str());
+    for i in 0..2 {
+        assert_eq!(d.tunnel(vco, i)["TunnelIkeConfig"]["IkeVersion"], "ikev1");
+    }
+    let conf = d.cli(&["peer-config", vco, "--format", "bird"]);
+    create_session_interfaces(&topo.cgw, &conf);
+    let hint = "  # route <your IDC prefix> blackhole;   (add the prefixes to announce)";
+    assert!(conf.contains(hint), "{conf}");
+    let conf = conf.replace(hint, &format!("  route {IDC_NET} blackhole;"));
+    let bird = Bird::start(&topo.cgw, &conf).unwrap();
+    let birdc = |c: &str| bird.birdc(c).unwrap_or_default();
+    for i in 0..2 {
+        if wait_until(
+            &format!("tunnel {} BgpStatus success", i + 1),
+            Duration::from_secs(40),
+            || bgp_status(d, vco, i) == "success",
+        )
+        .is_err()
+        {
+            panic!(
+                "tunnel {} BGP over IKEv1 not established\nBIRD: {}\n{}",
+                i + 1,
+                birdc("show protocols all"),
+                bgp_diag(&bed)
+            );
+        }
+    }
+    wait_until("learned IDC route", Duration::from_secs(10), || {
+        kernel_route(&topo.gw, IDC_NET).contains(&format!("dev {TUN}"))
+    })
+    .unwrap_or_else(|_| panic!("{}", bgp_diag(&bed)));
+    wait_until(
+        "VPC prefix at the customer",
+        Duration::from_secs(10),
+        || birdc("show route").contains(VPC_NET),
+    )
+    .unwrap_or_else(|_| panic!("customer BGP table: {}", birdc("show route")));
+    assert_idc_prefix_listed(d, vco, &[0, 1]);
+    let got = wait_until(
+        "vpc → idc over BGP (IKEv1)",
+        Duration::from_secs(10),
+        || replies(&topo.vpc, IDC_HOST, 3) == 3,
+    );
+    assert!(got.is_ok(), "vpc → idc over IKEv1\n{}", bgp_diag(&bed));
+    // Each session address answers from the gateway (pinned into its own tunnel).
+    for addr in [T1.1, T2.1] {
+        assert_eq!(
+            replies(&topo.gw, addr, 3),
+            3,
+            "gw → {addr}\n{}",
+            bgp_diag(&bed)
+        );
+    }
+    eprintln!(
+        "IKEv1: BGP-learned routes listed: {:#?}",
+        bgp_route_entries(d, vco)
+    );
 }

@@ -7,9 +7,13 @@
 //! - [`v2::NegotiationError`]: why a tunnel is not up, in words an operator can act on
 //!   (R-DIAG-1).
 //! - [`v2::wire`]: the IKEv2 codec.
+//! - [`v1::Endpoint`]: the IKEv1 endpoint (main/aggressive mode + quick mode), same contract.
+//! - [`mux::Endpoints`]: both endpoints behind one face, datagrams demultiplexed by the ISAKMP
+//!   major version (the engine runs this); [`mux::Driven`]: the driving contract all three share.
 //!
-//! `examples/ike_udp_driver.rs` drives a [`v2::Endpoint`] (or, with `--ikev1`, a
-//! [`v1::Endpoint`]) with std UDP sockets; the strongSwan interop tests use it.
+//! `examples/ike_udp_driver.rs` drives a [`mux::Endpoints`] with one IKEv2 tunnel (or, with
+//! `--ikev1`, one IKEv1 tunnel) over std UDP sockets; the strongSwan interop tests use it.
 
+pub mod mux;
 pub mod v1;
 pub mod v2;

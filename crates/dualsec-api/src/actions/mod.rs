@@ -479,7 +479,7 @@ pub const ACTIONS: &[ActionSpec] = &[
             "VpnRouteEntries"
         ],
         h::describe_vpn_route_entries,
-        "List destination-based routes of a gateway."
+        "List destination-based routes of a gateway, or with RouteEntryType=bgp the routes its tunnels' BGP sessions learned."
     ),
     action!(
         "CreateVpnPbrRouteEntry",

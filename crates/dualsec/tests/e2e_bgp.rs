@@ -558,6 +558,13 @@ fn e2e_bgp_hostile_announcements_on_tunnel_2_leave_tunnel_1_alone() {
         std::thread::sleep(Duration::from_millis(500));
     }
     assert_eq!(replies(&topo.vpc, IDC_HOST, 5), 5, "vpc → idc");
+    // Listed as learned on tunnel 1 only, and none of tunnel 2's announcements (issue 7).
+    assert_idc_prefix_listed(d, vco, &[0]);
+    let listed = bgp_route_entries(d, vco);
+    assert!(
+        listed.iter().all(|r| r["RouteDest"] == IDC_NET),
+        "{listed:#?}"
+    );
     // Tunnel 2's session was ended for the excess (Cease, RFC 4486) and is not Established.
     let logs = d.cli(&[
         "connection",
@@ -620,6 +627,14 @@ fn e2e_bgp_default_route_from_the_customer_is_refused() {
     );
     assert_eq!(bgp_status(d, vco, 1), "success", "{}", bgp_diag(&bed));
     assert_eq!(replies(&topo.vpc, IDC_HOST, 3), 3, "vpc → idc");
+    // The refused default route is not listed as learned either; the IDC prefix is, on both
+    // tunnels (issue 7).
+    assert_idc_prefix_listed(d, vco, &[0, 1]);
+    let listed = bgp_route_entries(d, vco);
+    assert!(
+        !listed.iter().any(|r| r["RouteDest"] == "0.0.0.0/0"),
+        "{listed:#?}"
+    );
 }
 
 /// Issue 7 over IKEv1 (issue 8: routing works the same): both tunnels IKEv1 with

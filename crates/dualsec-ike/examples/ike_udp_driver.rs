@@ -1,7 +1,8 @@
 //! A minimal UDP driver for the sans-IO IKE endpoints: binds UDP 500 and 4500 on one address,
-//! runs one tunnel with [`dualsec_ike::v2::Endpoint`] (IKEv2, the default) or, with `--ikev1`,
-//! [`dualsec_ike::v1::Endpoint`] (main mode, aggressive mode with `--aggressive`), and prints the
-//! endpoint's events one per line on stdout.
+//! runs one tunnel in a [`dualsec_ike::mux::Endpoints`] (the engine's endpoint: IKEv1 and IKEv2
+//! side by side, datagrams routed by major version) as IKEv2 (the default) or, with `--ikev1`,
+//! as IKEv1 (main mode, aggressive mode with `--aggressive`), and prints the events one per line
+//! on stdout.
 //!
 //! Used by the strongSwan interop tests (`tests/v2_interop.rs`, `tests/v1_interop.rs`,
 //! `tests/v2_interop_fragmentation.rs`), runnable by hand:
@@ -21,7 +22,8 @@ use std::io::Write;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use dualsec_ike::v1::{self, InboundFirst, Mode, Options};
+use dualsec_ike::mux::{Endpoints, Flavor, Setup};
+use dualsec_ike::v1::{InboundFirst, Mode, Options};
 use dualsec_ike::v2::{
     self, EndpointConfig, EspProposal, Event, Identity, IkeProposal, Psk, TrafficSelector,
     TunnelConfig, TunnelId,
@@ -44,34 +46,6 @@ fn identity(s: &str) -> Identity {
     match s.parse::<IpAddr>() {
         Ok(a) => a.into(),
         Err(_) => Identity::Fqdn(s.to_owned()),
-    }
-}
-
-/// One endpoint of either IKE version. Both follow the same driving contract (the
-/// `dualsec_ike::v2::endpoint` module doc), called through `on_either!`; IKEv1 adds
-/// `poll_inbound_first`.
-enum Ike {
-    V1(v1::Endpoint),
-    V2(v2::Endpoint),
-}
-
-/// Calls the same method on whichever endpoint `$ike` holds.
-macro_rules! on_either {
-    ($ike:expr, $ep:ident => $call:expr) => {
-        match $ike {
-            Ike::V1($ep) => $call,
-            Ike::V2($ep) => $call,
-        }
-    };
-}
-
-impl Ike {
-    /// IKEv1 only (drain before `poll_event`); IKEv2 installs both halves on its event.
-    fn poll_inbound_first(&mut self) -> Option<InboundFirst> {
-        match self {
-            Ike::V1(ep) => ep.poll_inbound_first(),
-            Ike::V2(_) => None,
-        }
     }
 }
 
@@ -203,23 +177,22 @@ fn main() {
     }
     let mut rng = OsRng;
     let tunnel = TunnelId(1);
-    let mut ep = if has("--ikev1") {
-        let mut ep = v1::Endpoint::new(EndpointConfig::default(), &mut rng);
-        let mode = if has("--aggressive") {
-            Mode::Aggressive
-        } else {
-            Mode::Main
-        };
-        ep.add_tunnel_with(tunnel, cfg, Options { mode });
-        Ike::V1(ep)
-    } else {
-        let mut ep = v2::Endpoint::new(EndpointConfig::default(), &mut rng);
-        ep.add_tunnel(tunnel, cfg);
-        Ike::V2(ep)
+    let flavor = match (has("--ikev1"), has("--aggressive")) {
+        (false, _) => Flavor::V2,
+        (true, false) => Flavor::V1(Options { mode: Mode::Main }),
+        (true, true) => Flavor::V1(Options {
+            mode: Mode::Aggressive,
+        }),
     };
     let start = Instant::now();
+    let mut ep = Endpoints::new(EndpointConfig::default(), &mut rng);
+    let setup = Setup {
+        config: cfg,
+        flavor,
+    };
+    ep.add_tunnel(start, tunnel, setup, &mut rng);
     if has("--initiate") {
-        on_either!(&mut ep, e => e.initiate(start, tunnel, &mut rng))
+        ep.initiate(start, tunnel, &mut rng)
             .unwrap_or_else(|e| usage(&e.to_string()));
     }
     let mut rekeyed = false;
@@ -232,16 +205,14 @@ fn main() {
             while let Ok((n, from)) = s.recv_from(&mut buf) {
                 busy = true;
                 let local = SocketAddr::new(local, port);
-                on_either!(&mut ep, e => e.handle_datagram(now, local, from, &buf[..n], &mut rng));
+                ep.handle_datagram(now, local, from, &buf[..n], &mut rng);
             }
         }
-        if on_either!(&ep, e => e.poll_timeout()).is_some_and(|t| t <= now) {
-            on_either!(&mut ep, e => e.handle_timeout(now, &mut rng));
-        }
+        ep.handle_timeout(now, &mut rng);
         if let Some(after) = rekey_after {
             if !rekeyed
                 && start.elapsed() >= Duration::from_secs(after)
-                && on_either!(&mut ep, e => e.rekey_child(now, tunnel, &mut rng)).is_ok()
+                && ep.rekey_child(now, tunnel, &mut rng).is_ok()
             {
                 rekeyed = true;
             }
@@ -249,12 +220,12 @@ fn main() {
         if let Some(after) = rekey_ike_after {
             if !ike_rekeyed
                 && start.elapsed() >= Duration::from_secs(after)
-                && on_either!(&mut ep, e => e.rekey_ike(now, tunnel, &mut rng)).is_ok()
+                && ep.rekey_ike(now, tunnel, &mut rng).is_ok()
             {
                 ike_rekeyed = true;
             }
         }
-        while let Some(t) = on_either!(&mut ep, e => e.poll_transmit()) {
+        while let Some(t) = ep.poll_transmit() {
             busy = true;
             let s = if t.local.port() == 4500 {
                 &sock4500
@@ -268,7 +239,7 @@ fn main() {
         while let Some(f) = ep.poll_inbound_first() {
             print_line(&inbound_first_line(&f));
         }
-        while let Some(ev) = on_either!(&mut ep, e => e.poll_event()) {
+        while let Some(ev) = ep.poll_event() {
             print_line(&event_line(ev));
         }
         if !busy {

@@ -1,7 +1,8 @@
 //! A deterministic two-endpoint network with a virtual clock (quinn's `Pair`): latency, seeded
 //! loss and reordering, and a switch that blackholes everything. [`Pair`] runs two IKEv2
-//! endpoints by default, or two IKEv1 ones (`Pair<v1::Endpoint>`, see `v1_pair.rs`). [`interop`]: the strongSwan
-//! lab; [`captures`]: codec test vectors.
+//! endpoints by default, or any other [`Driven`] endpoint: two IKEv1 ones
+//! (`Pair<v1::Endpoint>`, see `v1_pair.rs`) or two `mux::Endpoints`. [`interop`]: the
+//! strongSwan lab; [`captures`]: codec test vectors.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -11,13 +12,13 @@ pub mod interop;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use dualsec_ike::v1::{self, InboundFirst};
+use dualsec_ike::mux::Driven;
+use dualsec_ike::v1::InboundFirst;
 use dualsec_ike::v2::{
     ChildSaInfo, Endpoint, EndpointConfig, Event, NegotiationError, Psk, Transmit, TunnelConfig,
     TunnelId,
 };
 use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::CryptoRngCore;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 pub const A_IP: &str = "192.0.2.1";
@@ -41,65 +42,8 @@ pub enum Side {
     B,
 }
 
-/// What the pair drives: the calls the two endpoints share (their driving contract).
-pub trait PairEndpoint {
-    fn handle_datagram(
-        &mut self,
-        now: Instant,
-        local: SocketAddr,
-        remote: SocketAddr,
-        data: &[u8],
-        rng: &mut dyn CryptoRngCore,
-    );
-    fn handle_timeout(&mut self, now: Instant, rng: &mut dyn CryptoRngCore);
-    fn poll_timeout(&self) -> Option<Instant>;
-    fn poll_transmit(&mut self) -> Option<Transmit>;
-    fn poll_event(&mut self) -> Option<Event>;
-    /// IKEv1 hands out a quick mode's inbound SA ahead of its event; IKEv2 never does.
-    fn poll_inbound_first(&mut self) -> Option<InboundFirst> {
-        None
-    }
-    fn child_sas(&self, id: TunnelId) -> Vec<ChildSaInfo>;
-}
-
-macro_rules! pair_endpoint {
-    ($ty:ty $(, $inbound:ident)?) => {
-        impl PairEndpoint for $ty {
-            fn handle_datagram(
-                &mut self,
-                now: Instant,
-                local: SocketAddr,
-                remote: SocketAddr,
-                data: &[u8],
-                rng: &mut dyn CryptoRngCore,
-            ) {
-                <$ty>::handle_datagram(self, now, local, remote, data, rng)
-            }
-            fn handle_timeout(&mut self, now: Instant, rng: &mut dyn CryptoRngCore) {
-                <$ty>::handle_timeout(self, now, rng)
-            }
-            fn poll_timeout(&self) -> Option<Instant> {
-                <$ty>::poll_timeout(self)
-            }
-            fn poll_transmit(&mut self) -> Option<Transmit> {
-                <$ty>::poll_transmit(self)
-            }
-            fn poll_event(&mut self) -> Option<Event> {
-                <$ty>::poll_event(self)
-            }
-            $(fn $inbound(&mut self) -> Option<InboundFirst> {
-                <$ty>::$inbound(self)
-            })?
-            fn child_sas(&self, id: TunnelId) -> Vec<ChildSaInfo> {
-                <$ty>::child_sas(self, id)
-            }
-        }
-    };
-}
-pair_endpoint!(Endpoint);
-pair_endpoint!(v1::Endpoint, poll_inbound_first);
-
-pub struct Pair<E: PairEndpoint = Endpoint> {
+/// The endpoints are driven through [`Driven`], the contract both IKE versions share.
+pub struct Pair<E: Driven = Endpoint> {
     pub a: E,
     pub b: E,
     pub now: Instant,
@@ -240,7 +184,7 @@ impl Pair {
     }
 }
 
-impl<E: PairEndpoint> Pair<E> {
+impl<E: Driven> Pair<E> {
     /// Two endpoints with their tunnels added, their rngs, and the seed of the network's
     /// randomness (loss, jitter). No latency jitter, no loss, 10 ms one way.
     pub fn from_endpoints(

@@ -299,6 +299,8 @@ struct Driver {
     no_sa_seen: u64,
     next_reconcile: Instant,
     next_counters: Instant,
+    /// Per-SA drop counters of the previous snapshot (issue 5).
+    drops: crate::counters::DropFolder,
     /// Dual-tunnel failover of every connection (issue 6).
     ha: HaSet,
 }
@@ -348,6 +350,7 @@ impl Driver {
             no_sa_seen: 0,
             next_reconcile: now,
             next_counters: now + Duration::from_secs(1),
+            drops: crate::counters::DropFolder::default(),
             ha: HaSet::new(ha_config).unwrap_or_else(|e| {
                 warn!("failover tuning refused ({e}); using the defaults");
                 HaSet::with_defaults()
@@ -1304,9 +1307,13 @@ impl Driver {
     }
 
     fn write_counters(&mut self) {
+        // Gateway-wide drops no tunnel can be blamed for (issue 5).
+        self.control
+            .set_data_plane_counters(crate::counters::data_plane_observed(&self.dp.counters()));
         let Ok(stats) = self.dp.sa_counters() else {
             return;
         };
+        let new_drops = self.drops.fold(&stats);
         let mut per: BTreeMap<u32, dualsec_control::model::TunnelCounters> = BTreeMap::new();
         for s in stats {
             let c = per.entry(s.tunnel.0).or_default();
@@ -1325,7 +1332,10 @@ impl Driver {
             let Some(c) = per.get(&r.num).copied() else {
                 continue;
             };
+            let drops = new_drops.get(&r.num).copied().unwrap_or_default();
             let _ = self.control.update_tunnel_observed(id, |o| {
+                // Drops are added as increments: SA counters die with each rekey (issue 5).
+                crate::counters::add_drops(&mut o.counters.drops, &drops);
                 // SA counters restart with every rekey; the tunnel's never go backwards.
                 o.counters.bytes_in = o.counters.bytes_in.max(c.bytes_in);
                 o.counters.bytes_out = o.counters.bytes_out.max(c.bytes_out);

@@ -27,6 +27,7 @@
 pub mod bgp;
 pub mod bgp_session;
 pub mod bgp_steer;
+mod counters;
 mod driver;
 mod failover;
 mod ike;

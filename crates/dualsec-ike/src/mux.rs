@@ -450,18 +450,28 @@ mod tests {
         c
     }
 
-    fn pair() -> (Endpoints, Endpoints) {
-        let mut rng = ChaCha20Rng::seed_from_u64(1);
-        (
-            Endpoints::new(EndpointConfig::default(), &mut rng),
-            Endpoints::new(EndpointConfig::default(), &mut rng),
-        )
+    const T1: TunnelId = TunnelId(1);
+    const T2: TunnelId = TunnelId(2);
+
+    /// Two endpoints with tunnel [`T1`] as IKEv1 in `mode` and tunnel [`T2`] as IKEv2.
+    fn pair(mode: v1::Mode, now: Instant, rng: &mut ChaCha20Rng) -> (Endpoints, Endpoints) {
+        let mut a = Endpoints::new(EndpointConfig::default(), rng);
+        let mut b = Endpoints::new(EndpointConfig::default(), rng);
+        let v1 = Flavor::V1(v1::Options { mode });
+        let setup = |config, flavor| Setup { config, flavor };
+        a.add_tunnel(now, T1, setup(sa(A, B, true), v1), rng);
+        b.add_tunnel(now, T1, setup(sa(B, A, false), v1), rng);
+        let a2 = Ipv4Addr::new(192, 0, 2, 2);
+        a.add_tunnel(now, T2, setup(sa(a2, B, true), Flavor::V2), rng);
+        b.add_tunnel(now, T2, setup(sa(B, a2, false), Flavor::V2), rng);
+        (a, b)
     }
 
-    /// Shuttles datagrams between `a` and `b` until both are quiet; collects events.
-    fn run(
-        a: &mut Endpoints,
-        b: &mut Endpoints,
+    /// Shuttles datagrams between `a` and `b` until both are quiet; collects events. Drives
+    /// them through [`Driven`] only.
+    fn run<E: Driven>(
+        a: &mut E,
+        b: &mut E,
         now: Instant,
         rng: &mut ChaCha20Rng,
     ) -> (Vec<Event>, Vec<Event>, Vec<u8>) {
@@ -520,22 +530,9 @@ mod tests {
     fn v1_and_v2_tunnels_share_the_endpoints_issue_8() {
         for mode in [v1::Mode::Main, v1::Mode::Aggressive] {
             let mut rng = ChaCha20Rng::seed_from_u64(2);
-            let (mut a, mut b) = pair();
             let now = Instant::now();
-            let (t1, t2) = (TunnelId(1), TunnelId(2));
-            let v1 = Flavor::V1(v1::Options { mode });
-            let setup = |cfg, flavor| Setup {
-                config: cfg,
-                flavor,
-            };
-            a.add_tunnel(now, t1, setup(sa(A, B, true), v1), &mut rng);
-            b.add_tunnel(now, t1, setup(sa(B, A, false), v1), &mut rng);
-            let (a2, b2) = (
-                sa(Ipv4Addr::new(192, 0, 2, 2), B, true),
-                sa(B, Ipv4Addr::new(192, 0, 2, 2), false),
-            );
-            a.add_tunnel(now, t2, setup(a2, Flavor::V2), &mut rng);
-            b.add_tunnel(now, t2, setup(b2, Flavor::V2), &mut rng);
+            let (mut a, mut b) = pair(mode, now, &mut rng);
+            let (t1, t2) = (T1, T2);
             assert!(a.is_v1(t1) && !a.is_v1(t2));
 
             a.initiate(now, t1, &mut rng).unwrap();
@@ -599,6 +596,66 @@ mod tests {
             );
             assert!(a.poll_timeout().is_some());
             a.handle_timeout(now + Duration::from_secs(1), &mut rng);
+        }
+    }
+
+    fn rekeyed(evs: &[Event], id: TunnelId) -> bool {
+        evs.iter()
+            .any(|e| matches!(e, Event::ChildRekeyed { tunnel, .. } if *tunnel == id))
+    }
+
+    /// The per-tunnel commands the UDP driver and the test pairs use (rekeys, CHILD SA
+    /// listing) reach the endpoint of the tunnel's version only; an unknown tunnel is refused.
+    #[test]
+    fn rekeys_and_child_sas_follow_the_tunnels_version_issue_8() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let now = Instant::now();
+        let (mut a, mut b) = pair(v1::Mode::Main, now, &mut rng);
+        for t in [T1, T2] {
+            a.initiate(now, t, &mut rng).unwrap();
+            let (ea, eb, _) = run(&mut a, &mut b, now, &mut rng);
+            assert!(child_up(&ea, t) && child_up(&eb, t), "{t:?}: {ea:?} {eb:?}");
+        }
+        let (c1, c2) = (a.child_sas(T1), a.child_sas(T2));
+        assert_eq!((c1.len(), c2.len()), (1, 1));
+        assert_eq!(c1[0].spi_in, b.child_sas(T1)[0].spi_out);
+        assert_eq!(c2[0].spi_in, b.child_sas(T2)[0].spi_out);
+        assert_ne!(c1[0].spi_in, c2[0].spi_in);
+        assert!(a.child_sas(TunnelId(9)).is_empty());
+
+        // A quick mode (v1 only); B completes at QM3, A switches later (OUTBOUND_SWITCH_DELAY).
+        a.rekey_child(now, T1, &mut rng).unwrap();
+        let (_, eb, versions) = run(&mut a, &mut b, now, &mut rng);
+        assert_eq!(versions, [1, 1, 1], "QM1..QM3");
+        assert!(rekeyed(&eb, T1) && !rekeyed(&eb, T2), "{eb:?}");
+        // A CREATE_CHILD_SA (v2 only).
+        a.rekey_child(now, T2, &mut rng).unwrap();
+        let (ea, eb, versions) = run(&mut a, &mut b, now, &mut rng);
+        assert!(!versions.is_empty() && versions.iter().all(|v| *v == 2));
+        assert!(rekeyed(&ea, T2) && rekeyed(&eb, T2) && !rekeyed(&ea, T1));
+        assert_ne!(a.child_sas(T2)[0].spi_in, c2[0].spi_in);
+
+        // IKE SA rekeys: a new phase 1 (v1) and a CREATE_CHILD_SA for the IKE SA (v2).
+        for (t, v) in [(T1, 1), (T2, 2)] {
+            a.rekey_ike(now, t, &mut rng).unwrap();
+            let (ea, _, versions) = run(&mut a, &mut b, now, &mut rng);
+            assert!(
+                !versions.is_empty() && versions.iter().all(|x| *x == v),
+                "{t:?}"
+            );
+            assert!(
+                ea.iter()
+                    .any(|e| matches!(e, Event::IkeRekeyed { tunnel, .. } if *tunnel == t)),
+                "{t:?}: {ea:?}"
+            );
+        }
+
+        for unknown in [
+            a.rekey_child(now, TunnelId(9), &mut rng),
+            a.rekey_ike(now, TunnelId(9), &mut rng),
+            a.initiate(now, TunnelId(9), &mut rng),
+        ] {
+            assert!(matches!(unknown, Err(Error::ApiMisuse(_))), "{unknown:?}");
         }
     }
 }

@@ -690,3 +690,224 @@ fn dpd_r_u_there_is_acknowledged_rfc_3706() {
     assert_eq!(p.a.tunnel_status(TUN), TunnelStatus::Up);
     assert_eq!(p.b.ike_sa_count(), 1);
 }
+
+// ------------------------------------------------------------------ failover steering (issue 6)
+
+/// A's failover probe: one R-U-THERE (RFC 3706 §5.1), as the engine sends it.
+fn probe_a(p: &mut Pair) {
+    p.a.send_dpd(p.now, TUN, &mut p.rng_a).unwrap();
+    p.collect();
+}
+
+fn withdraw_a(p: &mut Pair) -> usize {
+    let n = p.a.delete_child_sas(p.now, TUN, &mut p.rng_a).unwrap();
+    p.collect();
+    n
+}
+
+fn deleted(events: &[Event]) -> Vec<(u32, u32)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ChildDeleted {
+                spi_in, spi_out, ..
+            } => Some((*spi_in, *spi_out)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn answered(events: &[Event]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::ProbeAnswered { .. }))
+        .count()
+}
+
+#[test]
+fn delete_child_sas_removes_the_peers_sa_and_keeps_the_isakmp_sa_and_dpd_rfc_2408_3_15() {
+    let (a, b) = configs();
+    let mut p = Pair::new(40, a, b, Mode::Main);
+    establish(&mut p);
+    let old = p.children(Side::A)[0].clone();
+    let sent = p.sent;
+    assert_eq!(withdraw_a(&mut p), 1);
+    // One informational: DELETE (protocol ESP, our inbound SPI). No answer exists in IKEv1.
+    assert_eq!(p.sent - sent, 1);
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(p.sent - sent, 1);
+    // The peer removed its SA pair (its outbound SPI is our inbound one) and keeps the ISAKMP SA.
+    assert!(p.children(Side::B).is_empty());
+    assert_eq!(deleted(&p.events_b), vec![(old.spi_out, old.spi_in)]);
+    assert_eq!(p.b.ike_sa_count(), 1);
+    // Ours stays installed (traffic still on its way is received) until the peer answers a
+    // later R-U-THERE.
+    assert_eq!(p.children(Side::A).len(), 1);
+    assert!(deleted(&p.events_a).is_empty());
+    // A second call finds nothing left to withdraw and sends nothing.
+    assert_eq!(withdraw_a(&mut p), 0);
+    assert_eq!(p.sent - sent, 1);
+    // The probe is answered over the kept ISAKMP SA; its ACK removes our SA, whose DELETE is
+    // sent once more (the first may have been lost on the failed path).
+    let n = p.events_a.len();
+    probe_a(&mut p);
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(answered(&p.events_a[n..]), 1);
+    assert_eq!(deleted(&p.events_a), vec![(old.spi_in, old.spi_out)]);
+    assert!(p.children(Side::A).is_empty());
+    // R-U-THERE, its ACK, the repeated DELETE.
+    assert_eq!(p.sent - sent, 4);
+    // Both ISAKMP SAs live on and still answer DPD both ways.
+    assert_eq!(p.a.ike_sa_count(), 1);
+    assert_eq!(p.b.ike_sa_count(), 1);
+    p.b.send_dpd(p.now, TUN, &mut p.rng_b).unwrap();
+    p.collect();
+    let nb = p.events_b.len();
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(answered(&p.events_b[nb..]), 1);
+    // Quiet for a minute: DPD keeps both up, nobody brings the CHILD SA back on its own, no
+    // failure.
+    p.run_for(Duration::from_secs(60));
+    assert!(p.children(Side::A).is_empty() && p.children(Side::B).is_empty());
+    assert!(p.failures(Side::A).is_empty(), "{:?}", p.failures(Side::A));
+    assert!(p.failures(Side::B).is_empty(), "{:?}", p.failures(Side::B));
+    assert!(
+        !p.events_a
+            .iter()
+            .chain(&p.events_b)
+            .any(|e| matches!(e, Event::PeerDead { .. } | Event::IkeDown { .. }))
+    );
+}
+
+#[test]
+fn with_answers_toward_us_lost_the_delete_still_leaves_and_our_sa_stays_until_the_path_heals() {
+    // The failover case of issue 6: packets toward A's address are dropped. A's DELETE reaches
+    // B (B moves its traffic), the probes' ACKs do not come back, A keeps receiving on its SA.
+    let (a, b) = configs();
+    let mut p = Pair::new(41, a, b, Mode::Main);
+    establish(&mut p);
+    let old = p.children(Side::A)[0].clone();
+    p.drop_toward = Some(Side::A);
+    probe_a(&mut p); // the probe that found the failure: unanswered
+    assert_eq!(withdraw_a(&mut p), 1);
+    for _ in 0..8 {
+        probe_a(&mut p);
+        p.run_for(Duration::from_millis(250));
+    }
+    assert!(p.children(Side::B).is_empty());
+    assert_eq!(deleted(&p.events_b), vec![(old.spi_out, old.spi_in)]);
+    assert_eq!(p.children(Side::A).len(), 1);
+    assert!(deleted(&p.events_a).is_empty());
+    assert_eq!(answered(&p.events_a), 0);
+    // The path heals: the next probe's ACK completes the withdrawal.
+    p.drop_toward = None;
+    probe_a(&mut p);
+    p.run_for(Duration::from_millis(100));
+    assert!(answered(&p.events_a) >= 1);
+    assert_eq!(deleted(&p.events_a), vec![(old.spi_in, old.spi_out)]);
+    assert!(p.children(Side::A).is_empty());
+    // Restoring it: a fresh quick mode on the same ISAKMP SA.
+    p.a.create_child_sa(p.now, TUN, &mut p.rng_a).unwrap();
+    p.collect();
+    assert!(p.run_until(Duration::from_secs(2), Pair::both_have_child));
+    assert_children_match(&p.children(Side::A)[0], &p.children(Side::B)[0]);
+    assert_eq!(p.a.ike_sa_count(), 1);
+}
+
+#[test]
+fn a_delete_lost_on_the_way_out_is_sent_again_when_the_peer_answers() {
+    // Packets from A toward B are dropped: the DELETE is lost and B keeps sending on the SA
+    // (A keeps receiving it). When the path returns, the first ACK makes A send it again.
+    let (a, b) = configs();
+    let mut p = Pair::new(42, a, b, Mode::Main);
+    establish(&mut p);
+    let old = p.children(Side::A)[0].clone();
+    p.drop_toward = Some(Side::B);
+    assert_eq!(withdraw_a(&mut p), 1);
+    probe_a(&mut p);
+    p.run_for(Duration::from_secs(1));
+    assert_eq!(p.children(Side::B).len(), 1);
+    assert_eq!(p.children(Side::A).len(), 1);
+    // B's own R-U-THERE reaches A and is answered into the void: that proves nothing about our
+    // DELETE, so A keeps its SA.
+    p.b.send_dpd(p.now, TUN, &mut p.rng_b).unwrap();
+    p.collect();
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(p.children(Side::A).len(), 1);
+    p.drop_toward = None;
+    probe_a(&mut p);
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(deleted(&p.events_a), vec![(old.spi_in, old.spi_out)]);
+    assert!(p.children(Side::B).is_empty());
+    assert_eq!(deleted(&p.events_b), vec![(old.spi_out, old.spi_in)]);
+}
+
+#[test]
+fn create_child_sa_runs_a_fresh_quick_mode_from_either_side_rfc_2409_5_5() {
+    for (seed, creator, pfs) in [(43, Side::A, false), (44, Side::B, true)] {
+        let (mut a, mut b) = configs();
+        if pfs {
+            a.pfs_group = Some(DhId::MODP_2048);
+            b.pfs_group = Some(DhId::MODP_2048);
+        }
+        let mut p = Pair::new(seed, a, b, Mode::Main);
+        establish(&mut p);
+        let old = p.children(Side::A)[0].clone();
+        assert_eq!(withdraw_a(&mut p), 1);
+        probe_a(&mut p);
+        p.run_for(Duration::from_millis(100));
+        assert!(p.children(Side::A).is_empty() && p.children(Side::B).is_empty());
+        let (na, nb) = (p.events_a.len(), p.events_b.len());
+        let now = p.now;
+        match creator {
+            Side::A => p.a.create_child_sa(now, TUN, &mut p.rng_a).unwrap(),
+            Side::B => p.b.create_child_sa(now, TUN, &mut p.rng_b).unwrap(),
+        }
+        p.collect();
+        assert!(p.run_until(Duration::from_secs(2), Pair::both_have_child));
+        let (ca, cb) = (p.children(Side::A), p.children(Side::B));
+        assert_eq!((ca.len(), cb.len()), (1, 1));
+        assert_children_match(&ca[0], &cb[0]);
+        assert_ne!(ca[0].spi_in, old.spi_in);
+        assert_eq!(ca[0].local_ts, old.local_ts);
+        assert_eq!(ca[0].remote_ts, old.remote_ts);
+        // A new CHILD SA on both sides (nothing "replaced"), under the same ISAKMP SA.
+        for ev in [&p.events_a[na..], &p.events_b[nb..]] {
+            assert_eq!(
+                ev.iter()
+                    .filter(|e| matches!(e, Event::ChildEstablished { .. }))
+                    .count(),
+                1,
+                "{ev:?}"
+            );
+            assert!(!ev.iter().any(|e| matches!(
+                e,
+                Event::ChildRekeyed { .. } | Event::IkeUp { .. } | Event::IkeDown { .. }
+            )));
+        }
+        assert_eq!((p.a.ike_sa_count(), p.b.ike_sa_count()), (1, 1));
+    }
+}
+
+#[test]
+fn a_withdrawn_sa_is_not_rekeyed_and_steering_needs_an_isakmp_sa() {
+    let (a, b) = configs();
+    let mut p = Pair::new(45, a, b, Mode::Main);
+    // Nothing to steer before phase 1.
+    assert!(p.a.delete_child_sas(p.now, TUN, &mut p.rng_a).is_err());
+    assert!(p.a.create_child_sa(p.now, TUN, &mut p.rng_a).is_err());
+    establish(&mut p);
+    p.drop_toward = Some(Side::A);
+    assert_eq!(withdraw_a(&mut p), 1);
+    // A rekey request while withdrawn starts no quick mode (it would hand the peer a new SA on
+    // the path being left).
+    let sent = p.sent;
+    p.a.rekey_child(p.now, TUN, &mut p.rng_a).unwrap();
+    p.collect();
+    assert_eq!(p.sent, sent);
+    assert!(
+        !p.events_a
+            .iter()
+            .any(|e| matches!(e, Event::ChildRekeyed { .. }))
+    );
+}

@@ -243,12 +243,64 @@ impl Endpoint {
             let olds: Vec<(u32, u32)> = sa
                 .children
                 .iter()
-                .filter(|c| !c.rekeyed)
+                .filter(|c| !c.rekeyed && c.withdrawn.is_none())
                 .map(|c| (c.info.spi_in, c.info.spi_out))
                 .collect();
             for o in olds {
                 sa.queue(now, Request::Quick { rekey_of: Some(o) }, &mut out, rng);
             }
+        }
+        self.out = out;
+        self.after(now, rng);
+        Ok(())
+    }
+
+    /// Failover steering (issue 6): DELETEs the tunnel's CHILD SAs (one ISAKMP informational,
+    /// protocol ESP, our inbound SPIs; RFC 2408 §3.15) under its live ISAKMP SA, which is kept
+    /// and still answers and sends DPD. Returns how many. The peer moves its traffic to the
+    /// other tunnel; our inbound SAs stay installed meanwhile (what still arrives on them is
+    /// received) and are not rekeyed. IKEv1 informationals have no answer, so the SAs go
+    /// ([`Event::ChildDeleted`], the DELETE sent once more) when the peer answers an R-U-THERE
+    /// sent after the DELETE ([`Endpoint::send_dpd`]: the failover probes), the counterpart of
+    /// the IKEv2 DELETE's answer ([`crate::v2::Endpoint::delete_child_sas`]).
+    pub fn delete_child_sas(
+        &mut self,
+        now: Instant,
+        id: TunnelId,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<usize, Error> {
+        self.current_sa(id)
+            .ok_or(Error::ApiMisuse("tunnel has no established ISAKMP SA"))?;
+        let mut out = std::mem::take(&mut self.out);
+        // CHILD SAs outlive the ISAKMP SA that created them (a phase-1 rekey hands them on), so
+        // each established SA of the tunnel deletes its own.
+        let n = self
+            .sas
+            .values_mut()
+            .filter(|sa| sa.tunnel == id && sa.is_established())
+            .map(|sa| sa.withdraw_children(&mut out, rng))
+            .sum();
+        self.out = out;
+        self.after(now, rng);
+        Ok(n)
+    }
+
+    /// Creates a new CHILD SA with the tunnel's configured selectors under its current ISAKMP
+    /// SA: a fresh quick mode (RFC 2409 §5.5) replacing nothing; [`Event::ChildEstablished`]
+    /// when it completes, [`Event::NegotiationFailed`] when the peer refuses. Failover uses it
+    /// to restore the CHILD SA removed by [`Endpoint::delete_child_sas`].
+    pub fn create_child_sa(
+        &mut self,
+        now: Instant,
+        id: TunnelId,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<(), Error> {
+        let c = self
+            .current_sa(id)
+            .ok_or(Error::ApiMisuse("tunnel has no established ISAKMP SA"))?;
+        let mut out = std::mem::take(&mut self.out);
+        if let Some(sa) = self.sas.get_mut(&c) {
+            sa.queue(now, Request::Quick { rekey_of: None }, &mut out, rng);
         }
         self.out = out;
         self.after(now, rng);

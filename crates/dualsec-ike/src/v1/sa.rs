@@ -160,6 +160,11 @@ pub(crate) struct Child {
     pub expire_at: Option<Instant>,
     /// Replaced by a newer SA; kept until deleted.
     pub rekeyed: bool,
+    /// Withdrawn by [`Isakmp::withdraw_children`] (failover steering, issue 6): its DELETE went
+    /// out, it stays installed (traffic still arriving on it is received) and is never rekeyed,
+    /// until an R-U-THERE-ACK with a sequence number after this one (the last R-U-THERE sent
+    /// before the DELETE) shows the peer hears us again.
+    pub withdrawn: Option<u32>,
 }
 
 /// A rekey we initiated whose QM3 is sent: the new inbound SA is installed, the outbound switch
@@ -1917,6 +1922,7 @@ impl Isakmp {
             .iter()
             .find(|c| {
                 !c.rekeyed
+                    && c.withdrawn.is_none()
                     && c.info.spi_in != info.spi_in
                     && c.info.local_ts == info.local_ts
                     && c.info.remote_ts == info.remote_ts
@@ -2219,6 +2225,7 @@ impl Isakmp {
                 .filter(|_| !info.hard_lifetime.is_zero()),
             info: info.clone(),
             rekeyed: false,
+            withdrawn: None,
         };
         let old = replaces.and_then(|(i, _)| self.children.iter().position(|c| c.info.spi_in == i));
         match old {
@@ -2256,7 +2263,7 @@ impl Isakmp {
         match self
             .children
             .iter()
-            .filter(|c| !c.rekeyed)
+            .filter(|c| !c.rekeyed && c.withdrawn.is_none())
             .filter_map(|c| c.rekey_at)
             .chain(self.switches.iter().map(|s| s.at))
             .chain(self.old_deletes.iter().map(|(at, _)| *at))
@@ -2326,6 +2333,74 @@ impl Isakmp {
             return;
         }
         self.send_info(vec![Payload::Delete(Delete::esp(spis_in))], rng, out);
+    }
+
+    /// Failover steering (issue 6): DELETEs the CHILD SAs in use (one informational, protocol
+    /// ESP, our inbound SPIs; RFC 2408 §3.15) and keeps the ISAKMP SA and its DPD, so the peer
+    /// moves its traffic to the other tunnel. Returns how many. IKEv1 informationals have no
+    /// answer (RFC 2409 §5.7), so each SA stays installed and receiving until an
+    /// R-U-THERE-ACK to an R-U-THERE sent after the DELETE shows the path to the peer works:
+    /// [`Isakmp::finish_withdrawals`] sends the DELETE again (it may have been lost) and
+    /// removes them with [`Event::ChildDeleted`]. Until then they are not rekeyed: a rekey would
+    /// hand the peer a fresh SA on the path being left. A quick mode already in flight for one
+    /// of them is not stopped.
+    pub fn withdraw_children(&mut self, out: &mut Output, rng: &mut dyn CryptoRngCore) -> usize {
+        let seq = self.dpd_seq;
+        let mut spis = Vec::new();
+        for c in self
+            .children
+            .iter_mut()
+            .filter(|c| !c.rekeyed && c.withdrawn.is_none())
+        {
+            c.withdrawn = Some(seq);
+            c.rekey_at = None;
+            spis.push(c.info.spi_in);
+        }
+        // Queued rekeys of a withdrawn SA are dropped; they would re-create it.
+        self.queue.retain(|r| match r {
+            Request::Quick {
+                rekey_of: Some((i, _)),
+            } => !spis.contains(i),
+            _ => true,
+        });
+        if !spis.is_empty() {
+            info!(tunnel = %self.tunnel, count = spis.len(), dpd_seq = seq,
+                "CHILD SA DELETE sent (ISAKMP SA kept); the SAs stay installed until the peer answers a later R-U-THERE");
+        }
+        self.send_delete_esp(&spis, rng, out);
+        self.arm_child_timers();
+        spis.len()
+    }
+
+    /// An R-U-THERE-ACK with sequence number `acked` arrived: the CHILD SAs withdrawn before
+    /// that R-U-THERE was sent are removed ([`Event::ChildDeleted`]), their DELETE sent once
+    /// more now that it can reach the peer (the first may have been lost on the failed path;
+    /// a peer that already removed them ignores it).
+    fn finish_withdrawals(&mut self, acked: u32, out: &mut Output, rng: &mut dyn CryptoRngCore) {
+        // Sequence numbers wrap (RFC 3706 §7): "after" is a positive wrapping distance.
+        let after = |w: u32| {
+            let d = acked.wrapping_sub(w);
+            d != 0 && d < u32::MAX / 2
+        };
+        let (done, keep): (Vec<Child>, Vec<Child>) = std::mem::take(&mut self.children)
+            .into_iter()
+            .partition(|c| c.withdrawn.is_some_and(after));
+        self.children = keep;
+        if done.is_empty() {
+            return;
+        }
+        let spis: Vec<u32> = done.iter().map(|c| c.info.spi_in).collect();
+        info!(tunnel = %self.tunnel, count = spis.len(), dpd_seq = acked,
+            "peer answers R-U-THERE after the CHILD SA DELETE: withdrawn SAs removed");
+        self.send_delete_esp(&spis, rng, out);
+        for c in done {
+            out.events.push_back(Event::ChildDeleted {
+                tunnel: self.tunnel,
+                spi_in: c.info.spi_in,
+                spi_out: c.info.spi_out,
+            });
+        }
+        self.arm_child_timers();
     }
 
     /// Sends DELETEs for every CHILD SA and the ISAKMP SA (RFC 2408 §3.15).
@@ -2407,6 +2482,7 @@ impl Isakmp {
             }
         };
         let mut ack = None;
+        let mut acked = None;
         for p in &payloads {
             match p {
                 // RFC 3706 §5.1: echo the sequence number of an R-U-THERE about this SA.
@@ -2426,6 +2502,11 @@ impl Isakmp {
                     out.events.push_back(Event::ProbeAnswered {
                         tunnel: self.tunnel,
                     });
+                    acked = n
+                        .data
+                        .get(..4)
+                        .and_then(|s| <[u8; 4]>::try_from(s).ok())
+                        .map(u32::from_be_bytes);
                 }
                 Payload::Notify(n) if n.ty == NotifyType::INITIAL_CONTACT => {
                     self.peer_initial_contact = true;
@@ -2468,6 +2549,9 @@ impl Isakmp {
             }
         }
         self.dpd_alive(now);
+        if let Some(seq) = acked {
+            self.finish_withdrawals(seq, out, rng);
+        }
         if let Some(seq) = ack {
             let n = Notify::dpd(NotifyType::R_U_THERE_ACK, self.cookies(), seq);
             self.send_info(vec![Payload::Notify(n)], rng, out);
@@ -2637,7 +2721,11 @@ impl Isakmp {
                     let due: Vec<(u32, u32)> = self
                         .children
                         .iter_mut()
-                        .filter(|c| !c.rekeyed && c.rekey_at.is_some_and(|at| at <= now))
+                        .filter(|c| {
+                            !c.rekeyed
+                                && c.withdrawn.is_none()
+                                && c.rekey_at.is_some_and(|at| at <= now)
+                        })
                         .map(|c| {
                             c.rekey_at = None;
                             (c.info.spi_in, c.info.spi_out)
@@ -2837,7 +2925,15 @@ impl Isakmp {
     /// Takes over CHILD SAs from a replaced ISAKMP SA (phase-1 rekey; IKEv1 CHILD SAs do not
     /// depend on the ISAKMP SA that created them).
     pub fn adopt(&mut self, moved: Moved) {
-        self.children.extend(moved.children);
+        let seq = self.dpd_seq;
+        self.children
+            .extend(moved.children.into_iter().map(|mut c| {
+                // A withdrawn SA waits for an answer to one of this SA's R-U-THEREs now.
+                if c.withdrawn.is_some() {
+                    c.withdrawn = Some(seq);
+                }
+                c
+            }));
         self.old_deletes.extend(moved.old_deletes);
         self.arm_child_timers();
     }

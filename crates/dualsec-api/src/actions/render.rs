@@ -3,7 +3,10 @@
 //! Describe* tunnel fields (`EnableDpd`, `IkeLifetime`, `LocalAsn` …), numbers and booleans in the
 //! Modify* responses, `CreateTime` in epoch milliseconds.
 
-use dualsec_control::model::{CustomerGateway, VpnPbrRouteEntry, VpnRouteEntry};
+use dualsec_control::model::{
+    CustomerGateway, DataPlaneObserved, TunnelCounters, TunnelDrops, VpnPbrRouteEntry,
+    VpnRouteEntry,
+};
 use dualsec_control::requests::{
     BgpRouteEntry, Page, TunnelView, VpnConnectionView, VpnGatewayView,
 };
@@ -28,7 +31,7 @@ pub fn page_fields<T>(p: &Page<T>) -> Map<String, Value> {
 pub fn gateway(v: &VpnGatewayView) -> Value {
     let g = &v.gateway;
     let spec = g.bandwidth_mbps.to_string();
-    json!({
+    let mut out = json!({
         "VpnGatewayId": g.id.to_string(),
         "Name": g.name,
         "Description": g.description.clone().unwrap_or_default(),
@@ -60,6 +63,61 @@ pub fn gateway(v: &VpnGatewayView) -> Value {
         "ZoneRedundancy": v.redundancy.note(),
         "InternetIpZone": g.addresses[0].zone.to_string(),
         "DisasterRecoveryInternetIpZone": g.addresses[1].zone.to_string(),
+    });
+    if let Some(dp) = &v.data_plane {
+        out["DataPlane"] = data_plane(dp);
+    }
+    out
+}
+
+/// ESP drops by reason (dualsec extension, issue 5), numbers.
+fn drops(d: &TunnelDrops) -> Value {
+    json!({
+        "Replay": d.replay,
+        "IcvFailure": d.icv_failure,
+        "Malformed": d.malformed,
+        "BadPadding": d.bad_padding,
+        "BadNextHeader": d.bad_next_header,
+        "SelectorMismatch": d.selector_mismatch,
+        "Dummy": d.dummy,
+        "Expired": d.expired,
+        "Total": d.total(),
+    })
+}
+
+/// A tunnel's `Counters` block (dualsec extension, issue 5): inner bytes/packets and the inbound
+/// ESP drops on its SAs by reason, totals since the tunnel was created.
+fn tunnel_counters(c: &TunnelCounters) -> Value {
+    json!({
+        "BytesIn": c.bytes_in,
+        "BytesOut": c.bytes_out,
+        "PacketsIn": c.packets_in,
+        "PacketsOut": c.packets_out,
+        "Drops": drops(&c.drops),
+    })
+}
+
+/// The gateway's `DataPlane` block (dualsec extension, issue 5): the counters of the data plane
+/// serving it, including drops no tunnel can be blamed for; since `dualsec serve` started.
+fn data_plane(d: &DataPlaneObserved) -> Value {
+    json!({
+        "EspRxPackets": d.esp_rx_packets,
+        "EspTxPackets": d.esp_tx_packets,
+        "TunRxPackets": d.tun_rx_packets,
+        "TunTxPackets": d.tun_tx_packets,
+        "IkeRxPackets": d.ike_rx,
+        "KeepaliveRxPackets": d.keepalive_rx,
+        "EspDrops": drops(&d.esp_drops),
+        "UnknownSpi": d.unknown_spi,
+        "UdpMalformed": d.udp_malformed,
+        "TunNotIp": d.tun_not_ip,
+        "NoRoute": d.no_route,
+        "NoSa": d.no_sa,
+        "EncapFailed": d.encap_failed,
+        "SendErrors": d.send_errors,
+        "RecvErrors": d.recv_errors,
+        "TunWriteErrors": d.tun_write_errors,
+        "UpdateTime": iso8601(d.updated_ms),
     })
 }
 
@@ -131,7 +189,7 @@ pub fn tunnel(v: &TunnelView, enable_bgp: bool, t: Typing) -> Value {
             bgp.insert("EnableBgp".into(), json!(enable_bgp));
         }
     }
-    json!({
+    let mut out = json!({
         "TunnelId": tun.id.to_string(),
         "TunnelIndex": tun.index.number(),
         "Role": v.role.as_str(),
@@ -165,7 +223,12 @@ pub fn tunnel(v: &TunnelView, enable_bgp: bool, t: Typing) -> Value {
             "IpsecLifetime": n(t, u64::from(tun.ipsec.lifetime.secs())),
         },
         "TunnelBgpConfig": Value::Object(bgp),
-    })
+    });
+    if t == Typing::Describe {
+        // dualsec extension (issue 5): traffic and ESP drops by reason, live.
+        out["Counters"] = tunnel_counters(&v.observed.counters);
+    }
+    out
 }
 
 /// DescribeVpnConnectionLogs: `Data.Logs[]` are strings (api-reference §6.3); each line carries

@@ -246,11 +246,11 @@ pub struct BgpSteering {
 }
 
 impl BgpSteering {
-    /// Nothing installed yet. `run_sessions`: start the session runtime (in the calling
-    /// thread's network namespace); off in unit tests.
-    pub fn new(tun: impl Into<String>, kernel: bool, run_sessions: bool) -> Self {
-        let runtime = if run_sessions {
-            match BgpSessions::new(BgpSessionsConfig::default()) {
+    /// Nothing installed yet. `sessions`: start the session runtime with these settings (in
+    /// the calling thread's network namespace); `None` in unit tests.
+    pub fn new(tun: impl Into<String>, kernel: bool, sessions: Option<BgpSessionsConfig>) -> Self {
+        let runtime = if let Some(config) = sessions {
+            match BgpSessions::new(config) {
                 Ok(r) => Some(r),
                 Err(e) => {
                     warn!("BGP sessions cannot run: {e}");
@@ -751,7 +751,7 @@ mod tests {
     /// and no routes once the session is removed (BGP off).
     #[test]
     fn status_updates_carry_routes_and_clear_them_when_the_session_goes() {
-        let mut st = BgpSteering::new("dsec-test", false, false);
+        let mut st = BgpSteering::new("dsec-test", false, None);
         let plan = session("vco-a", TunnelIndex::One, 10);
         let mut sessions = BTreeMap::new();
         sessions.insert(tid("tun-1"), plan.clone());
@@ -801,7 +801,7 @@ mod tests {
     /// learned prefixes with it (R-BGP-5: BGP off removes learned routes).
     #[test]
     fn removing_a_session_drops_its_learned_routes() {
-        let mut st = BgpSteering::new("dsec-test", false, false);
+        let mut st = BgpSteering::new("dsec-test", false, None);
         let mut sessions = BTreeMap::new();
         sessions.insert(tid("tun-1"), session("vco-a", TunnelIndex::One, 10));
         st.apply(&sessions);

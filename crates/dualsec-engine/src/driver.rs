@@ -57,6 +57,8 @@ pub struct EngineConfig {
     pub publish: Option<crate::publish::PublishTarget>,
     /// Failover tuning: probe interval, detection multiplier, failback hold-down (issue 6).
     pub ha: dualsec_ha::HaConfig,
+    /// BGP session settings (issue 7): hold time, retry, the prefix limit per session.
+    pub bgp: crate::bgp_session::BgpSessionsConfig,
 }
 
 impl EngineConfig {
@@ -70,6 +72,7 @@ impl EngineConfig {
             kernel_routes: true,
             publish: None,
             ha: dualsec_ha::HaConfig::default(),
+            bgp: crate::bgp_session::BgpSessionsConfig::default(),
         }
     }
 }
@@ -327,7 +330,11 @@ impl Driver {
         let now = Instant::now();
         let ha_config = cfg.ha.clone();
         let publisher = crate::publish::Publisher::new(cfg.publish.clone());
-        let bgp = crate::bgp_steer::BgpSteering::new(cfg.tun_name.clone(), cfg.kernel_routes, true);
+        let bgp = crate::bgp_steer::BgpSteering::new(
+            cfg.tun_name.clone(),
+            cfg.kernel_routes,
+            Some(cfg.bgp.clone()),
+        );
         Driver {
             control,
             cfg,

@@ -131,6 +131,13 @@ fn command() -> Command {
                         .help("Failover: traffic returns to tunnel 1 after it has been healthy this long (doubled on flapping)"),
                 )
                 .arg(
+                    Arg::new("bgp-max-prefixes")
+                        .long("bgp-max-prefixes")
+                        .value_parser(value_parser!(u32).range(1..=100_000))
+                        .default_value("50")
+                        .help("BGP: most prefixes accepted per session; one more ends the session with a Cease (RFC 4486)"),
+                )
+                .arg(
                     Arg::new("no-engine")
                         .long("no-engine")
                         .action(ArgAction::SetTrue)
@@ -181,7 +188,7 @@ fn run_serve(m: &clap::ArgMatches) -> ExitCode {
     ) else {
         return ExitCode::from(2);
     };
-    let opts = serve::ServeOptions {
+    let mut opts = serve::ServeOptions {
         data_dir: data_dir.clone(),
         listen: *listen,
         public_ips,
@@ -235,7 +242,11 @@ fn run_serve(m: &clap::ArgMatches) -> ExitCode {
                 ..d
             }
         },
+        bgp: dualsec_engine::bgp_session::BgpSessionsConfig::default(),
     };
+    if let Some(n) = m.get_one::<u32>("bgp-max-prefixes") {
+        opts.bgp.max_prefixes = *n;
+    }
     if let Err(e) = opts.ha.validate() {
         eprintln!("dualsec serve: failover settings: {e}");
         return ExitCode::from(2);

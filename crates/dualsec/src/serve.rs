@@ -45,6 +45,8 @@ pub struct ServeOptions {
     pub publish: Option<dualsec_engine::publish::PublishTarget>,
     /// Failover tuning (issue 6): probe interval, multiplier, failback hold-down.
     pub ha: dualsec_engine::HaConfig,
+    /// BGP session settings (`--bgp-max-prefixes`).
+    pub bgp: dualsec_engine::bgp_session::BgpSessionsConfig,
 }
 
 /// Parses `zone-a=192.0.2.1`.
@@ -187,6 +189,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
             tun,
             opts.publish.clone(),
             opts.ha.clone(),
+            opts.bgp.clone(),
         )
     });
 
@@ -214,6 +217,7 @@ fn start_engine(
     tun: &str,
     publish: Option<dualsec_engine::publish::PublishTarget>,
     ha: dualsec_engine::HaConfig,
+    bgp: dualsec_engine::bgp_session::BgpSessionsConfig,
 ) -> dualsec_engine::Engine {
     let all: Vec<IpAddr> = pool.iter().map(|(_, ip)| IpAddr::V4(*ip)).collect();
     // Binding an ephemeral port succeeds only for an address of a local interface.
@@ -233,6 +237,7 @@ fn start_engine(
         dualsec_engine::EngineConfig {
             publish,
             ha,
+            bgp,
             ..dualsec_engine::EngineConfig::new(node_ips.clone(), tun)
         },
     );

@@ -268,12 +268,17 @@ fn serve_imports_an_operator_supplied_key() {
     );
 }
 
-/// Failover tuning is validated before anything starts (issue 6): a zero multiplier or a probe
-/// interval below 10 ms is refused with a clear message and exit code 2.
+/// Failover and BGP tuning are validated before anything starts (issues 6, 7): a zero
+/// multiplier, a probe interval below 10 ms or a BGP prefix limit of 0 is refused with a clear
+/// message and exit code 2.
 #[test]
-fn serve_refuses_bad_failover_tuning() {
+fn serve_refuses_bad_failover_and_bgp_tuning() {
     let (_tmp, dir) = common::data_dir();
-    for bad in [["--probe-multiplier", "0"], ["--probe-interval-ms", "5"]] {
+    for bad in [
+        ["--probe-multiplier", "0"],
+        ["--probe-interval-ms", "5"],
+        ["--bgp-max-prefixes", "0"],
+    ] {
         let o = Command::new(env!("CARGO_BIN_EXE_dualsec"))
             .args(["serve", "--no-engine", "--data-dir"])
             .arg(&dir)

@@ -1,8 +1,8 @@
 //! The engine's IO thread: feeds the IKE endpoint from the data plane, applies its events to the
 //! data plane, reconciles desired state, and writes observed state back.
 //!
-//! One thread owns the IKE [`Endpoint`] and everything it decides; the data plane's workers
-//! own the per-packet path. The loop, in order: reconcile when due, take IKE datagrams (waiting
+//! One thread owns the IKE endpoints ([`IkeEndpoints`]) and everything they decide; the data
+//! plane's workers own the per-packet path. The loop, in order: reconcile when due, take IKE datagrams (waiting
 //! at most until the next timer), take data-plane events, fire IKE timers, then drain the
 //! endpoint (transmits, then events) and write what changed to the store.
 

@@ -2,9 +2,9 @@
 //! data plane, reconciles desired state, and writes observed state back.
 //!
 //! One thread owns the IKE endpoints ([`IkeEndpoints`]) and everything they decide; the data
-//! plane's workers own the per-packet path. The loop, in order: reconcile when due, take IKE datagrams (waiting
-//! at most until the next timer), take data-plane events, fire IKE timers, then drain the
-//! endpoint (transmits, then events) and write what changed to the store.
+//! plane's workers own the per-packet path. The loop, in order: reconcile when due, take IKE
+//! datagrams (waiting at most until the next timer), take data-plane events, fire IKE timers,
+//! then drain the endpoints (transmits, then events) and write what changed to the store.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};

@@ -297,9 +297,13 @@ fn e2e_bad_esp_packets_dropped_and_counted() {
     if !dualsec_testbed::require(&["python3"]) {
         return;
     }
-    let Some((topo, d, _cgw, _vco, _)) = tunnel_up(&[]) else {
+    let Some((topo, d, _cgw, vco, _)) = tunnel_up(&[]) else {
         return;
     };
+    let gw = d.json(&["connection", "describe", &vco])["VpnGatewayId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut pinger = topo
         .idc
         .spawn("ping-bg", "ping", ["-c", "50", "-i", "0.1", VPC_HOST])
@@ -319,10 +323,69 @@ fn e2e_bad_esp_packets_dropped_and_counted() {
     eprintln!("bad ESP sent to {out}");
     pinger.wait_timeout(Duration::from_secs(10)).unwrap();
     ping_both_ways(&topo);
+
+    // Visible through the API while serve runs (the engine writes counters every 2 s): the
+    // gateway's DataPlane block has every reason, the tunnels' Counters.Drops the ones tied to
+    // an SA (replay, ICV), summed over both tunnels (the script picks whichever carries traffic).
+    let gateway_block = || d.json(&["vpn-gateway", "describe", &gw])["DataPlane"].clone();
+    let tunnel_drops = |reason: &str| -> u64 {
+        (0..2)
+            .map(|i| {
+                d.tunnel(&vco, i)["Counters"]["Drops"][reason]
+                    .as_u64()
+                    .unwrap()
+            })
+            .sum()
+    };
+    let seen = wait_until(
+        "drops visible through the API",
+        Duration::from_secs(10),
+        || {
+            let dp = gateway_block();
+            dp["EspDrops"]["Replay"].as_u64() >= Some(2)
+                && dp["EspDrops"]["IcvFailure"].as_u64() >= Some(1)
+                && dp["EspDrops"]["Malformed"].as_u64() >= Some(1)
+                && dp["UnknownSpi"].as_u64() >= Some(1)
+                && tunnel_drops("Replay") >= 2
+                && tunnel_drops("IcvFailure") >= 1
+                && tunnel_drops("Malformed") >= 1
+        },
+    );
+    let dp = gateway_block();
+    let live = |k: &str| dp["EspDrops"][k].as_u64().unwrap();
+    let (t_replay, t_icv) = (tunnel_drops("Replay"), tunnel_drops("IcvFailure"));
+    let t_truncated = tunnel_drops("Malformed");
+    let conn = d.json(&["connection", "describe", &vco]);
+    eprintln!(
+        "live: DataPlane {dp}; tunnel drops replay={t_replay} icv={t_icv}; \
+         tunnel 1 {}; tunnel 2 {}",
+        conn["TunnelOptionsSpecification"]["TunnelOptions"][0]["Counters"],
+        conn["TunnelOptionsSpecification"]["TunnelOptions"][1]["Counters"]
+    );
+    assert!(
+        seen.is_ok(),
+        "gateway DataPlane: {dp:#}\nconnection: {conn:#}"
+    );
+    // Every replay, ICV and truncated drop here carried a known SPI, so the tunnels account for
+    // all of them; only the wrong SPI is gateway-wide.
+    assert_eq!(t_replay, live("Replay"), "{dp:#}\n{conn:#}");
+    assert_eq!(t_icv, live("IcvFailure"), "{dp:#}\n{conn:#}");
+    assert_eq!(t_truncated, live("Malformed"), "{dp:#}\n{conn:#}");
+
     let log = d.stop();
     let c = |k: &str| shutdown_counter(&log, k);
     assert!(c("replay") >= 2, "replayed copies: {}", tail(&log, 5));
     assert!(c("malformed") >= 1, "truncated: {}", tail(&log, 5));
     assert!(c("icv") >= 1, "bit-flipped: {}", tail(&log, 5));
     assert!(c("bad_spi") >= 1, "wrong SPI: {}", tail(&log, 5));
+    // The live API numbers match the shutdown totals (no bad packets after the script).
+    assert_eq!(live("Replay"), c("replay"), "{dp:#}\n{}", tail(&log, 5));
+    assert_eq!(live("IcvFailure"), c("icv"), "{dp:#}\n{}", tail(&log, 5));
+    assert_eq!(
+        live("Malformed"),
+        c("malformed"),
+        "{dp:#}\n{}",
+        tail(&log, 5)
+    );
+    assert_eq!(dp["UnknownSpi"].as_u64(), Some(c("bad_spi")), "{dp:#}");
 }

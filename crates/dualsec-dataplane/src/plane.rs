@@ -245,7 +245,11 @@ impl Counters {
     }
 }
 
-/// Per-SA counters as reported by [`ControlHandle::sa_counters`].
+/// Per-SA counters as reported by [`ControlHandle::sa_counters`]. For an inbound SA,
+/// `counters.dropped` counts the packets dropped after the SPI lookup found it (replay, ICV,
+/// truncated, padding, next header, selectors, dummy, expired: issue 5); unknown-SPI drops are in
+/// [`Counters::esp_drops`] only. The inbound worker owns its SAs outright, so these are plain
+/// integers on the per-packet path, read by a `Stats` command between batches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaStats {
     /// The tunnel.

@@ -230,6 +230,16 @@ fn two_data_planes_ping_through_esp_in_udp_and_drop_forgeries() {
     assert_eq!(ca.esp_drops.get(DropReason::BadSpi), 1, "{ca:?}");
     assert_eq!(ca.esp_drops.get(DropReason::IcvFailure), 1, "{ca:?}");
     assert_eq!(ca.esp_drops.get(DropReason::Malformed), 1, "{ca:?}");
+    // Per SA (issue 5): the forged ICV and the truncated packet carry SPI 0x2001 and are counted
+    // on that inbound SA; the unknown SPI on no SA.
+    let stats = a.ctl.sa_counters().unwrap();
+    let inbound = stats.iter().find(|s| s.spi == Spi(0x2001)).unwrap();
+    let d = inbound.counters.dropped;
+    assert_eq!(d.get(DropReason::IcvFailure), 1, "{stats:?}");
+    assert_eq!(d.get(DropReason::Malformed), 1, "{stats:?}");
+    assert_eq!(d.total(), 2, "{stats:?}");
+    let on_sas: u64 = stats.iter().map(|s| s.counters.dropped.total()).sum();
+    assert_eq!(on_sas, 2, "only SA 0x2001 dropped anything: {stats:?}");
     wait_for("keepalive", || a.ctl.counters().keepalive_rx == 1);
     let ike = a.out.ike.recv_timeout(Duration::from_secs(2)).unwrap();
     assert_eq!(ike.data, vec![0x11, 0x22]);

@@ -372,6 +372,14 @@ fn e2e_bad_esp_packets_dropped_and_counted() {
     assert_eq!(t_icv, live("IcvFailure"), "{dp:#}\n{conn:#}");
     assert_eq!(t_truncated, live("Malformed"), "{dp:#}\n{conn:#}");
 
+    // The CLI's human output shows them too (flattened `Key  Value` lines).
+    let text = d.cli(&["vpn-gateway", "describe", &gw]);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("DataPlane.UnknownSpi "))
+        .unwrap_or_else(|| panic!("no DataPlane.UnknownSpi in:\n{text}"));
+    assert_eq!(line.split_whitespace().nth(1), Some("1"), "{line}");
+
     let log = d.stop();
     let c = |k: &str| shutdown_counter(&log, k);
     assert!(c("replay") >= 2, "replayed copies: {}", tail(&log, 5));

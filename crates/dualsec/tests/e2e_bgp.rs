@@ -385,13 +385,24 @@ fn core_case(bed: &Bed, speaker_routes: &dyn Fn() -> String) {
             d.cli(&["connection", "logs", vco, "--minute-period", "10"])
         )
     });
-    // The customer side picks among its two 0.0.0.0/0 SAs by itself; its DPD would drop the
-    // dead tunnel-1 SA only after minutes (strongSwan's retransmission schedule), so it is
-    // dropped here, as that DPD would. (Per-tunnel steering on a policy-based customer side
-    // with 0.0.0.0/0 selectors needs a CHILD SA of its own per session: not built.)
-    let _ = bed
-        ._cgw
-        .swanctl(&["--terminate", "--force", "--ike", &format!("{vco}-tunnel1")]);
+    // The customer side picks among its two 0.0.0.0/0 SAs by itself. After the probe-loss
+    // failover the gateway deletes tunnel 1's CHILD SA (IKE SA kept, issue 6 steering), and the
+    // customer moves to tunnel 2's SA. (In this testbed a downed gateway uplink leaves IP 1's
+    // packets routed out through uplink 2 while answers to IP 1 are lost, so the DELETE reaches
+    // the customer; with IP 1 cut both ways the customer's own DPD decides.)
+    let moved = wait_until(
+        "the customer drops its tunnel-1 CHILD SA",
+        Duration::from_secs(10),
+        || {
+            bed._cgw.list_sas().is_ok_and(|sas| {
+                !sas.iter()
+                    .filter(|ike| ike.name.ends_with("tunnel1"))
+                    .flat_map(|ike| ike.children.iter())
+                    .any(|c| c.state == "INSTALLED")
+            })
+        },
+    );
+    assert!(moved.is_ok(), "{}", bgp_diag(bed));
     // Pinned: tunnel 1's session address stays in tunnel 1 (now dead), tunnel 2's answers.
     assert_eq!(
         replies(&topo.gw, T1.1, 2),
@@ -447,8 +458,8 @@ fn core_case(bed: &Bed, speaker_routes: &dyn Fn() -> String) {
         replies(&topo.vpc, IDC_HOST, 3) == 3
     });
     assert!(got.is_ok(), "vpc → idc with BGP back\n{}", bgp_diag(bed));
-    // Listed again for each session that is back (session 1 only if the customer's tunnel 1,
-    // terminated above, came back by itself).
+    // Listed again for each session that is back (session 1 once tunnel 1's CHILD SA, withdrawn
+    // at the cut, has been re-created).
     let up: Vec<usize> = (0..2)
         .filter(|i| bgp_status(d, vco, *i) == "success")
         .collect();

@@ -1,18 +1,18 @@
 //! Data-plane counters → observed state (issue 5): per-tunnel ESP drops by reason and the data
 //! plane's gateway-wide counters.
 //!
-//! The data plane counts drops on each inbound SA ([`dualsec_esp::SaCounters::dropped`]); an SA's
-//! counters die with it at every rekey. [`DropFolder`] turns successive snapshots into per-tunnel
-//! increments, so the tunnel's stored totals only ever grow: across rekeys (the new SA starts at
-//! zero) and across restarts of the engine (the stored totals are added to). What an SA counted
-//! between the last snapshot and its removal is lost; snapshots are taken every
-//! `EngineConfig::counters_interval`.
+//! The data plane counts bytes, packets and (inbound) drops by reason on each SA
+//! ([`dualsec_esp::SaCounters`]); an SA's counters die with it at every rekey. [`CounterFolder`]
+//! turns successive snapshots into per-tunnel increments, so the tunnel's stored totals only ever
+//! grow and keep growing: across rekeys (the new SA starts at zero) and across restarts of the
+//! engine (the stored totals are added to). What an SA counted between the last snapshot and its
+//! removal is lost; snapshots are taken every `EngineConfig::counters_interval`.
 
 use std::collections::{BTreeMap, HashMap};
 
-use dualsec_control::model::{DataPlaneObserved, TunnelDrops};
+use dualsec_control::model::{DataPlaneObserved, TunnelCounters, TunnelDrops};
 use dualsec_dataplane::{CountersSnapshot, SaStats};
-use dualsec_esp::{Direction, DropCounters, DropReason, Spi};
+use dualsec_esp::{Direction, DropReason, SaCounters, Spi};
 
 /// Adds `n` drops of `reason` to `d`. Unknown-SPI drops have no tunnel: `false` when `reason` is
 /// one (nothing added).
@@ -33,7 +33,7 @@ fn add_reason(d: &mut TunnelDrops, reason: DropReason, n: u64) -> bool {
 }
 
 /// `a + b`, reason by reason (saturating).
-pub(crate) fn add_drops(a: &mut TunnelDrops, b: &TunnelDrops) {
+fn add_drops(a: &mut TunnelDrops, b: &TunnelDrops) {
     for (x, y) in [
         (&mut a.replay, b.replay),
         (&mut a.icv_failure, b.icv_failure),
@@ -48,42 +48,66 @@ pub(crate) fn add_drops(a: &mut TunnelDrops, b: &TunnelDrops) {
     }
 }
 
-/// Remembers each inbound SA's drop counters from the previous snapshot.
+/// Remembers each SA's counters from the previous snapshot.
 #[derive(Debug, Default)]
-pub(crate) struct DropFolder {
-    last: HashMap<(u32, Spi), DropCounters>,
+pub(crate) struct CounterFolder {
+    last: HashMap<(u32, Direction, Spi), SaCounters>,
 }
 
-impl DropFolder {
-    /// The drops each tunnel's inbound SAs counted since the previous call (keyed by the data
-    /// plane's tunnel number). SAs gone from `stats` are forgotten; an SA seen for the first
-    /// time contributes everything it counted.
-    pub(crate) fn fold(&mut self, stats: &[SaStats]) -> BTreeMap<u32, TunnelDrops> {
-        let mut out: BTreeMap<u32, TunnelDrops> = BTreeMap::new();
+impl CounterFolder {
+    /// What each tunnel's SAs counted since the previous call (keyed by the data plane's tunnel
+    /// number): inner bytes and packets both ways, inbound drops by reason. Every tunnel with an
+    /// SA has an entry, possibly all zero. SAs gone from `stats` are forgotten; an SA seen for the
+    /// first time contributes everything it counted.
+    pub(crate) fn fold(&mut self, stats: &[SaStats]) -> BTreeMap<u32, TunnelCounters> {
+        let mut out: BTreeMap<u32, TunnelCounters> = BTreeMap::new();
         let mut seen = HashMap::with_capacity(self.last.len());
-        for s in stats.iter().filter(|s| s.direction == Direction::Inbound) {
-            let key = (s.tunnel.0, s.spi);
-            let now = s.counters.dropped;
+        for s in stats {
+            let key = (s.tunnel.0, s.direction, s.spi);
+            let now = s.counters;
             let before = self.last.get(&key).copied().unwrap_or_default();
             // A counter below its last value means a new SA under a reused SPI: all of it is new.
-            let fresh = now.0.iter().zip(before.0.iter()).any(|(n, b)| n < b);
-            let d = out.entry(s.tunnel.0).or_default();
+            let fresh = now.packets < before.packets
+                || now.bytes < before.bytes
+                || now
+                    .dropped
+                    .0
+                    .iter()
+                    .zip(before.dropped.0.iter())
+                    .any(|(n, b)| n < b);
+            let base = if fresh { SaCounters::default() } else { before };
+            let c = out.entry(s.tunnel.0).or_default();
+            let (packets, bytes) = (now.packets - base.packets, now.bytes - base.bytes);
+            match s.direction {
+                Direction::Inbound => {
+                    c.packets_in = c.packets_in.saturating_add(packets);
+                    c.bytes_in = c.bytes_in.saturating_add(bytes);
+                }
+                Direction::Outbound => {
+                    c.packets_out = c.packets_out.saturating_add(packets);
+                    c.bytes_out = c.bytes_out.saturating_add(bytes);
+                }
+            }
             for r in DropReason::ALL {
-                let inc = if fresh {
-                    now.get(r)
-                } else {
-                    now.get(r) - before.get(r)
-                };
+                let inc = now.dropped.get(r) - base.dropped.get(r);
                 if inc > 0 {
-                    add_reason(d, r, inc);
+                    add_reason(&mut c.drops, r, inc);
                 }
             }
             seen.insert(key, now);
         }
         self.last = seen;
-        out.retain(|_, d| d.total() > 0);
         out
     }
+}
+
+/// `total += inc`, field by field (saturating).
+pub(crate) fn add_counters(total: &mut TunnelCounters, inc: &TunnelCounters) {
+    total.bytes_in = total.bytes_in.saturating_add(inc.bytes_in);
+    total.bytes_out = total.bytes_out.saturating_add(inc.bytes_out);
+    total.packets_in = total.packets_in.saturating_add(inc.packets_in);
+    total.packets_out = total.packets_out.saturating_add(inc.packets_out);
+    add_drops(&mut total.drops, &inc.drops);
 }
 
 /// The data plane's counters as the control service keeps them (`updated_ms` is stamped there).
@@ -115,30 +139,40 @@ pub(crate) fn data_plane_observed(c: &CountersSnapshot) -> DataPlaneObserved {
 
 #[cfg(test)]
 mod tests {
-    use dualsec_esp::{SaCounters, TunnelId};
+    use dualsec_esp::{DropCounters, TunnelId};
 
     use super::*;
 
-    fn inbound(tunnel: u32, spi: u32, drops: &[(DropReason, u64)]) -> SaStats {
+    fn sa(
+        tunnel: u32,
+        direction: Direction,
+        spi: u32,
+        packets: u64,
+        drops: &[(DropReason, u64)],
+    ) -> SaStats {
         let mut dropped = DropCounters::default();
         for (r, n) in drops {
             dropped.0[r.index()] = *n;
         }
         SaStats {
             tunnel: TunnelId(tunnel),
-            direction: Direction::Inbound,
+            direction,
             spi: Spi(spi),
             counters: SaCounters {
-                packets: 0,
-                bytes: 0,
+                packets,
+                bytes: packets * 100,
                 dropped,
             },
         }
     }
 
+    fn inbound(tunnel: u32, spi: u32, drops: &[(DropReason, u64)]) -> SaStats {
+        sa(tunnel, Direction::Inbound, spi, 0, drops)
+    }
+
     #[test]
     fn increments_per_tunnel_between_snapshots() {
-        let mut f = DropFolder::default();
+        let mut f = CounterFolder::default();
         let first = f.fold(&[
             inbound(
                 1,
@@ -147,9 +181,9 @@ mod tests {
             ),
             inbound(2, 0x200, &[(DropReason::Expired, 1)]),
         ]);
-        assert_eq!(first[&1].replay, 2);
-        assert_eq!(first[&1].icv_failure, 1);
-        assert_eq!(first[&2].expired, 1);
+        assert_eq!(first[&1].drops.replay, 2);
+        assert_eq!(first[&1].drops.icv_failure, 1);
+        assert_eq!(first[&2].drops.expired, 1);
         let second = f.fold(&[
             inbound(
                 1,
@@ -158,45 +192,60 @@ mod tests {
             ),
             inbound(2, 0x200, &[(DropReason::Expired, 1)]),
         ]);
-        assert_eq!(second[&1].replay, 3, "only the new replays");
-        assert_eq!(second[&1].total(), 3);
-        assert!(!second.contains_key(&2), "nothing new on tunnel 2");
+        assert_eq!(second[&1].drops.replay, 3, "only the new replays");
+        assert_eq!(second[&1].drops.total(), 3);
+        assert_eq!(
+            second[&2],
+            TunnelCounters::default(),
+            "nothing new on tunnel 2"
+        );
     }
 
     #[test]
     fn rekey_never_takes_the_tunnel_total_backwards() {
-        // Issue 5: the tunnel's totals survive the rekey that replaces SA 0x100 by 0x101.
-        let mut f = DropFolder::default();
-        let mut total = TunnelDrops::default();
+        // Issue 5: the tunnel's totals survive the rekey that replaces SAs 0x100/0x900 by
+        // 0x101/0x901, and keep growing with the new SAs' traffic.
+        let mut f = CounterFolder::default();
+        let mut total = TunnelCounters::default();
+        let (i, o) = (Direction::Inbound, Direction::Outbound);
         for snap in [
-            vec![inbound(1, 0x100, &[(DropReason::Replay, 4)])],
             vec![
-                inbound(1, 0x100, &[(DropReason::Replay, 6)]),
-                inbound(1, 0x101, &[]),
+                sa(1, i, 0x100, 10, &[(DropReason::Replay, 4)]),
+                sa(1, o, 0x900, 7, &[]),
             ],
-            vec![inbound(1, 0x101, &[(DropReason::Replay, 1)])],
+            vec![
+                sa(1, i, 0x100, 12, &[(DropReason::Replay, 6)]),
+                sa(1, o, 0x900, 9, &[]),
+                sa(1, i, 0x101, 0, &[]),
+                sa(1, o, 0x901, 1, &[]),
+            ],
+            vec![
+                sa(1, i, 0x101, 3, &[(DropReason::Replay, 1)]),
+                sa(1, o, 0x901, 2, &[]),
+            ],
         ] {
-            if let Some(d) = f.fold(&snap).get(&1) {
-                add_drops(&mut total, d);
-            }
+            add_counters(&mut total, &f.fold(&snap)[&1]);
         }
-        assert_eq!(total.replay, 7);
+        assert_eq!(total.drops.replay, 7);
+        assert_eq!(total.packets_in, 15);
+        assert_eq!(total.bytes_in, 1500);
+        assert_eq!(total.packets_out, 11);
+        assert_eq!(total.bytes_out, 1100);
     }
 
     #[test]
     fn a_reused_spi_counts_as_a_new_sa() {
-        let mut f = DropFolder::default();
+        let mut f = CounterFolder::default();
         f.fold(&[inbound(1, 0x100, &[(DropReason::Replay, 9)])]);
         let d = f.fold(&[inbound(1, 0x100, &[(DropReason::Replay, 2)])]);
-        assert_eq!(d[&1].replay, 2);
+        assert_eq!(d[&1].drops.replay, 2);
+        f.fold(&[sa(1, Direction::Outbound, 0x5, 50, &[])]);
+        let d = f.fold(&[sa(1, Direction::Outbound, 0x5, 4, &[])]);
+        assert_eq!(d[&1].packets_out, 4);
     }
 
     #[test]
-    fn outbound_sas_and_unknown_spi_are_not_tunnel_drops() {
-        let mut f = DropFolder::default();
-        let mut out = inbound(1, 0x100, &[(DropReason::Replay, 3)]);
-        out.direction = Direction::Outbound;
-        assert!(f.fold(&[out]).is_empty());
+    fn unknown_spi_is_not_a_tunnel_drop() {
         let mut d = TunnelDrops::default();
         assert!(!add_reason(&mut d, DropReason::BadSpi, 5));
         assert_eq!(d.total(), 0);

@@ -302,8 +302,8 @@ struct Driver {
     no_sa_seen: u64,
     next_reconcile: Instant,
     next_counters: Instant,
-    /// Per-SA drop counters of the previous snapshot (issue 5).
-    drops: crate::counters::DropFolder,
+    /// Per-SA counters of the previous snapshot (issue 5).
+    sa_counters: crate::counters::CounterFolder,
     /// Dual-tunnel failover of every connection (issue 6).
     ha: HaSet,
 }
@@ -357,7 +357,7 @@ impl Driver {
             no_sa_seen: 0,
             next_reconcile: now,
             next_counters: now + Duration::from_secs(1),
-            drops: crate::counters::DropFolder::default(),
+            sa_counters: crate::counters::CounterFolder::default(),
             ha: HaSet::new(ha_config).unwrap_or_else(|e| {
                 warn!("failover tuning refused ({e}); using the defaults");
                 HaSet::with_defaults()
@@ -1320,34 +1320,15 @@ impl Driver {
         let Ok(stats) = self.dp.sa_counters() else {
             return;
         };
-        let new_drops = self.drops.fold(&stats);
-        let mut per: BTreeMap<u32, dualsec_control::model::TunnelCounters> = BTreeMap::new();
-        for s in stats {
-            let c = per.entry(s.tunnel.0).or_default();
-            match s.direction {
-                Direction::Inbound => {
-                    c.bytes_in += s.counters.bytes;
-                    c.packets_in += s.counters.packets;
-                }
-                Direction::Outbound => {
-                    c.bytes_out += s.counters.bytes;
-                    c.packets_out += s.counters.packets;
-                }
-            }
-        }
+        // Increments since the last snapshot: SA counters restart with every rekey, the
+        // tunnel's never go backwards (issue 5).
+        let per = self.sa_counters.fold(&stats);
         for (id, r) in &self.running {
-            let Some(c) = per.get(&r.num).copied() else {
+            let Some(c) = per.get(&r.num) else {
                 continue;
             };
-            let drops = new_drops.get(&r.num).copied().unwrap_or_default();
             let _ = self.control.update_tunnel_observed(id, |o| {
-                // Drops are added as increments: SA counters die with each rekey (issue 5).
-                crate::counters::add_drops(&mut o.counters.drops, &drops);
-                // SA counters restart with every rekey; the tunnel's never go backwards.
-                o.counters.bytes_in = o.counters.bytes_in.max(c.bytes_in);
-                o.counters.bytes_out = o.counters.bytes_out.max(c.bytes_out);
-                o.counters.packets_in = o.counters.packets_in.max(c.packets_in);
-                o.counters.packets_out = o.counters.packets_out.max(c.packets_out);
+                crate::counters::add_counters(&mut o.counters, c);
             });
         }
     }

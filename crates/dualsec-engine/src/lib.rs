@@ -15,6 +15,8 @@
 //! * `ike`: the IKEv1 and IKEv2 endpoints behind one face, datagrams demultiplexed by the
 //!   ISAKMP major version (issue 8).
 //! * `driver`: the IO thread ([`Engine`]).
+//! * `counters`: the data plane's per-SA counters folded into each tunnel's observed totals
+//!   (never backwards across rekeys), and its gateway-wide counters (issue 5).
 //! * `failover`: one `dualsec_ha::Failover` per connection: probes, outbound carrier, switch
 //!   events (issue 6, R-HA-1..5).
 //! * [`bgp`]: BGP sessions per tunnel and how they are pinned to their tunnel (issue 7);

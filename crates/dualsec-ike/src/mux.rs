@@ -303,7 +303,8 @@ impl Endpoints {
     }
 
     /// Deletes the tunnel's CHILD SAs and keeps its IKE SA (issue 6: moves the peer's traffic to
-    /// the other tunnel); returns how many. IKEv2 only so far: IKEv1 tunnels are refused.
+    /// the other tunnel); returns how many. IKEv1: a phase-2 DELETE under the kept ISAKMP SA
+    /// ([`crate::v1::Endpoint::delete_child_sas`]; the SAs go when a later probe is answered).
     pub fn delete_child_sas(
         &mut self,
         now: Instant,
@@ -311,12 +312,12 @@ impl Endpoints {
         rng: &mut dyn CryptoRngCore,
     ) -> Result<usize, Error> {
         if self.is_v1(id) {
-            return Err(Error::ApiMisuse("IKEv1: no CHILD SA steering yet"));
+            return self.v1.delete_child_sas(now, id, rng);
         }
         self.v2.delete_child_sas(now, id, rng)
     }
 
-    /// Creates a CHILD SA under the tunnel's IKE SA again (issue 6); IKEv2 only so far.
+    /// Creates a CHILD SA under the tunnel's IKE SA again (issue 6); IKEv1: a fresh quick mode.
     pub fn create_child_sa(
         &mut self,
         now: Instant,
@@ -324,7 +325,7 @@ impl Endpoints {
         rng: &mut dyn CryptoRngCore,
     ) -> Result<(), Error> {
         if self.is_v1(id) {
-            return Err(Error::ApiMisuse("IKEv1: no CHILD SA steering yet"));
+            return self.v1.create_child_sa(now, id, rng);
         }
         self.v2.create_child_sa(now, id, rng)
     }

@@ -557,6 +557,149 @@ fn e2e_ikev1_failover_and_lossless_failback_r_ha_1_r_ha_3() {
         "outage {outage:?}"
     );
     assert_eq!(lost, 0, "make-before-break failback: {report:?}");
+
+    // 3. Packets toward IP 1 dropped, a stream IDC → VPC: strongSwan still hears tunnel 1 and
+    //    would keep sending on it; steering (issue 6) DELETEs tunnel 1's phase-2 SA under the
+    //    kept ISAKMP SA (RFC 2408 §3.15), strongSwan moves to tunnel 2 and comes back when the
+    //    CHILD SA is re-created by a fresh quick mode after the restore.
+    toward_ip1_case(&bed, 40003);
     ping_both_ways(&bed.topo);
     eprintln!("{:#?}", ha_lines(d));
+}
+
+/// ESP packets strongSwan sent on a tunnel's CHILD SAs (IDC → VPC).
+fn peer_packets_out(cgw: &Charon, ike_name: &str) -> u64 {
+    cgw.list_sas()
+        .unwrap()
+        .iter()
+        .filter(|s| s.name == ike_name)
+        .flat_map(|s| s.children.iter())
+        .map(|c| c.packets_out)
+        .sum()
+}
+
+/// The "drops toward IP 1" case of [`e2e_ikev1_failover_and_lossless_failback_r_ha_1_r_ha_3`]
+/// with a 1 ms UDP stream IDC → VPC (the peer's choice of SA).
+fn toward_ip1_case(bed: &Bed, port: u16) {
+    let d = &bed.d;
+    let away = "failover: outbound traffic moved from tunnel 1";
+    let (failovers, failbacks) = (ha_count(d, away), ha_count(d, "failback:"));
+    let (t1, t2) = (
+        format!("{}-tunnel1", bed.vco),
+        format!("{}-tunnel2", bed.vco),
+    );
+    let total = Duration::from_secs(12);
+    let mut rx = traffic::UdpStreamReceiver::start(
+        &bed.topo.vpc,
+        VPC_HOST,
+        port,
+        Duration::from_secs(3),
+        total + Duration::from_secs(40),
+        Duration::from_millis(20),
+    )
+    .unwrap();
+    let idc = bed.topo.idc.clone();
+    let start = std::time::Instant::now();
+    let sender = std::thread::spawn(move || {
+        traffic::udp_stream_send(
+            &idc,
+            VPC_HOST,
+            port,
+            total.as_millis() as u64,
+            Duration::from_millis(1),
+            64,
+        )
+    });
+    rx.wait_receiving(Duration::from_secs(5)).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let rule = bed.topo.block(Uplink::Az1, Direction::ToGateway).unwrap();
+    wait_until("failover to tunnel 2", Duration::from_secs(10), || {
+        ha_count(d, away) > failovers
+    })
+    .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", ha_lines(d)));
+    // strongSwan moves IDC → VPC to tunnel 2 within 2 s of the failover.
+    let t0 = std::time::Instant::now();
+    let before = peer_packets_out(&bed.cgw, &t2);
+    wait_until("peer sending on tunnel 2", Duration::from_secs(2), || {
+        peer_packets_out(&bed.cgw, &t2) >= before + 100
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e:?}: the peer's tunnel 2 CHILD SAs sent {before} → {}; {:#?}\n{:#?}\n{}",
+            peer_packets_out(&bed.cgw, &t2),
+            bed.cgw.list_sas().unwrap(),
+            ha_lines(d),
+            tail(&d.serve.stderr(), 40)
+        )
+    });
+    let moved = t0.elapsed();
+    let serve_log = strip_ansi(&d.serve.stderr());
+    assert!(serve_log.contains("steering: deleting"), "{serve_log}");
+    // strongSwan honoured the phase-2 DELETE: tunnel 1's ISAKMP SA is still there (ESTABLISHED),
+    // without CHILD SAs.
+    let sas = bed.cgw.list_sas().unwrap();
+    let ike1: Vec<_> = sas.iter().filter(|s| s.name == t1).collect();
+    assert_eq!(ike1.len(), 1, "{sas:#?}");
+    assert_eq!(ike1[0].state, "ESTABLISHED", "{sas:#?}");
+    assert!(ike1[0].children.is_empty(), "{sas:#?}");
+    eprintln!(
+        "IKEv1 drops toward IP 1: the peer sends on tunnel 2 {} ms after the failover; its tunnel 1 ISAKMP SA kept without CHILD SA",
+        moved.as_millis()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    rule.remove().unwrap();
+    let restored_seq = start.elapsed().as_millis() as u64;
+    wait_until("failback to tunnel 1", Duration::from_secs(20), || {
+        ha_count(d, "failback:") > failbacks
+    })
+    .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", ha_lines(d)));
+    sender.join().unwrap().unwrap();
+    let report = rx.finish(Duration::from_secs(30)).unwrap();
+    let outage = report
+        .gaps
+        .iter()
+        .filter(|(before, _, _)| *before < restored_seq)
+        .map(|(_, _, g)| *g)
+        .max()
+        .unwrap_or_default();
+    let after_restore: u64 = report
+        .gaps
+        .iter()
+        .filter(|(before, _, _)| *before >= restored_seq)
+        .map(|(b, a, _)| a.saturating_sub(*b).saturating_sub(1))
+        .sum();
+    eprintln!(
+        "IKEv1 drops toward IP 1 (IDC → VPC): outage {} ms, lost after the restore {after_restore}; {report:?}",
+        outage.as_millis()
+    );
+    assert!(
+        outage < Duration::from_secs(3),
+        "outage {outage:?}: {report:?}"
+    );
+    let serve_log = strip_ansi(&d.serve.stderr());
+    assert!(
+        serve_log.contains("steering: tunnel 1 answers probes again"),
+        "{serve_log}"
+    );
+    for l in serve_log.lines().filter(|l| l.contains("steering")) {
+        eprintln!("{l}");
+    }
+    // Back: the re-created CHILD SA carries IDC → VPC on tunnel 1 again (peer's counters).
+    let before = peer_packets_out(&bed.cgw, &t1);
+    traffic::udp_stream_send(
+        &bed.topo.idc,
+        VPC_HOST,
+        9,
+        150,
+        Duration::from_millis(2),
+        64,
+    )
+    .unwrap();
+    let after = peer_packets_out(&bed.cgw, &t1);
+    assert!(
+        after >= before + 150,
+        "the peer should send IDC → VPC on tunnel 1 again: {before} → {after}; {:#?}\n{:#?}",
+        bed.cgw.list_sas().unwrap(),
+        ha_lines(d)
+    );
 }

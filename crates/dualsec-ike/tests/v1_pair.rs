@@ -911,3 +911,34 @@ fn a_withdrawn_sa_is_not_rekeyed_and_steering_needs_an_isakmp_sa() {
             .any(|e| matches!(e, Event::ChildRekeyed { .. }))
     );
 }
+
+#[test]
+fn a_withdrawn_sa_moved_by_a_phase_1_rekey_goes_on_the_new_isakmp_sas_answer() {
+    let (a, b) = configs();
+    let mut p = Pair::new(46, a, b, Mode::Main);
+    establish(&mut p);
+    let old = p.children(Side::A)[0].clone();
+    // Some probes first: the old ISAKMP SA's R-U-THERE sequence runs ahead of the new one's.
+    for _ in 0..3 {
+        probe_a(&mut p);
+        p.run_for(Duration::from_millis(100));
+    }
+    assert_eq!(withdraw_a(&mut p), 1);
+    p.run_for(Duration::from_millis(100));
+    assert!(p.children(Side::B).is_empty());
+    // A phase-1 rekey before any probe: the withdrawn SA moves to the new ISAKMP SA, still
+    // installed, and is not re-created by the move.
+    p.a.rekey_ike(p.now, TUN, &mut p.rng_a).unwrap();
+    p.collect();
+    assert!(p.run_until(Duration::from_secs(5), |p| {
+        p.a.ike_sa_count() == 1 && p.b.ike_sa_count() == 1
+    }));
+    assert_eq!(p.children(Side::A).len(), 1);
+    assert!(p.children(Side::B).is_empty());
+    assert!(deleted(&p.events_a).is_empty());
+    // The new ISAKMP SA's probe answered: now it goes.
+    probe_a(&mut p);
+    p.run_for(Duration::from_millis(100));
+    assert_eq!(deleted(&p.events_a), vec![(old.spi_in, old.spi_out)]);
+    assert!(p.children(Side::A).is_empty());
+}

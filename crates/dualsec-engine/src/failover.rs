@@ -274,8 +274,8 @@ impl HaSet {
         self.pump(connection, now);
     }
 
-    /// The tunnel's CHILD SA could not be withdrawn (no IKEv2 SA to send the DELETE on, or an
-    /// IKEv1 tunnel): it keeps counting as up, and nothing is re-created.
+    /// The tunnel's CHILD SA could not be withdrawn (no established IKE/ISAKMP SA to send the
+    /// DELETE on): it keeps counting as up, and nothing is re-created.
     pub(crate) fn withdraw_failed(
         &mut self,
         connection: &VpnConnectionId,
@@ -1012,7 +1012,7 @@ mod tests {
         assert!(now - restored >= Duration::from_secs(3));
     }
 
-    /// When the DELETE cannot be sent (IKEv1 tunnel, IKE SA just gone), the CHILD SA keeps
+    /// When the DELETE cannot be sent (the IKE SA just went), the CHILD SA keeps
     /// counting as up and failback proceeds as without steering.
     #[test]
     fn a_withdrawal_that_could_not_be_sent_is_undone() {

@@ -38,6 +38,7 @@ use tracing::{info, warn};
 
 use crate::bgp::SessionPlan;
 use crate::bgp_session::{BgpSessions, BgpSessionsConfig, BgpState, SessionStatus};
+use crate::ip::run_ip;
 
 /// How often the VPC-side prefixes are re-read.
 pub const VPC_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
@@ -520,22 +521,6 @@ impl BgpSteering {
         if let Err(e) = run_ip(&["addr", "del", &l, "peer", &p, "dev", &self.tun]) {
             warn!("removing BGP session address {l}: {e}");
         }
-    }
-}
-
-fn run_ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
     }
 }
 

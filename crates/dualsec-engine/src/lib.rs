@@ -33,6 +33,7 @@ mod counters;
 mod driver;
 mod failover;
 mod ike;
+mod ip;
 pub mod ownership;
 pub mod plan;
 pub mod publish;

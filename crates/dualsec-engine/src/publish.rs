@@ -27,7 +27,6 @@
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
-use std::process::Command;
 
 use dualsec_control::requests::DesiredState;
 use dualsec_control::values::RouteState;
@@ -158,19 +157,7 @@ fn route(target: &PublishTarget, op: &str, net: Ipv4Net) -> Result<(), String> {
         "proto",
         PROTO,
     ];
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+    crate::ip::run_ip(&args)
 }
 
 #[cfg(test)]

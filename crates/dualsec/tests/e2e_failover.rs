@@ -29,183 +29,25 @@
 //! them, fails when `DUALSEC_REQUIRE_INTEROP` is set (CI).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+mod e2e;
 
-use dualsec_testbed::topology::{IDC_HOST, IDC_NET, IP1, IP2, VPC_HOST, VPC_NET};
+use std::time::Instant;
+
 use dualsec_testbed::traffic::{UdpStreamReceiver, UdpStreamReport};
-use dualsec_testbed::{
-    Charon, CharonOptions, Direction, Netns, Process, Topology, TopologyOptions, Uplink, traffic,
-    wait_until,
-};
-use serde_json::Value;
+use dualsec_testbed::{Direction, Uplink};
+use e2e::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_dualsec");
-const API: &str = "127.0.0.1:8080";
-
-/// `dualsec serve` in `gw`, and the CLI run next to it.
-struct Dualsec {
-    gw: Netns,
-    data: PathBuf,
-    serve: Process,
+/// The last switch moved traffic to tunnel 1 (a failback, or a failover away from a failed
+/// tunnel 2).
+fn on_tunnel_1(d: &Dualsec) -> bool {
+    d.ha_lines()
+        .last()
+        .is_some_and(|l| l.contains("to tunnel 1 (master)"))
 }
 
-impl Dualsec {
-    fn start(topo: &Topology, extra: &[&str]) -> Dualsec {
-        let data = topo.gw.dir().join("dualsec-data");
-        let d = data.to_str().unwrap();
-        let serve = topo
-            .gw
-            .spawn(
-                "dualsec-serve",
-                "env",
-                [
-                    "DUALSEC_LOG=info",
-                    BIN,
-                    "serve",
-                    "--data-dir",
-                    d,
-                    "--listen",
-                    API,
-                    "--public-ip",
-                    &format!("zone-a={IP1}"),
-                    "--public-ip",
-                    &format!("zone-b={IP2}"),
-                    "--completion-delay-ms",
-                    "0",
-                ]
-                .into_iter()
-                .chain(extra.iter().copied()),
-            )
-            .unwrap();
-        let creds = data.join("credentials");
-        wait_until("dualsec serve to listen", Duration::from_secs(20), || {
-            creds.exists() && serve.stdout().contains("API listening")
-        })
-        .unwrap();
-        Dualsec {
-            gw: topo.gw.clone(),
-            data,
-            serve,
-        }
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let creds = self.data.join("credentials");
-        let mut a = vec!["--credentials", creds.to_str().unwrap()];
-        a.extend_from_slice(args);
-        let out = self.gw.exec_output(BIN, &a).unwrap();
-        assert!(
-            out.status.success(),
-            "dualsec {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = args.to_vec();
-        a.extend_from_slice(&["-o", "json"]);
-        serde_json::from_str(&self.cli(&a)).unwrap()
-    }
-
-    fn status(&self, vco: &str, index: usize) -> Value {
-        let v = self.json(&["connection", "describe", vco]);
-        v["TunnelOptionsSpecification"]["TunnelOptions"][index]["Status"].clone()
-    }
-
-    /// The engine's failover log lines (the same text goes to the connection's event log).
-    fn ha_lines(&self) -> Vec<String> {
-        self.serve
-            .stderr()
-            .lines()
-            .filter(|l| l.contains("failover:") || l.contains("failback:"))
-            .map(str::to_owned)
-            .collect()
-    }
-
-    fn count(&self, what: &str) -> usize {
-        self.ha_lines().iter().filter(|l| l.contains(what)).count()
-    }
-
-    /// The last switch moved traffic to tunnel 1 (a failback, or a failover away from a failed
-    /// tunnel 2).
-    fn on_tunnel_1(&self) -> bool {
-        self.ha_lines()
-            .last()
-            .is_some_and(|l| l.contains("to tunnel 1 (master)"))
-    }
-
-    fn log_contains(&self, what: &str) -> bool {
-        self.serve.stderr().contains(what)
-    }
-
-    fn tail(&self) -> String {
-        let e = self.serve.stderr();
-        let lines: Vec<&str> = e.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
-}
-
-fn create_connection(d: &Dualsec) -> String {
-    let gw = d.json(&[
-        "vpn-gateway",
-        "create",
-        "--vpc-id",
-        "vpc-ha",
-        "--bandwidth",
-        "100",
-    ])["VpnGatewayId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    wait_until("gateway active", Duration::from_secs(10), || {
-        d.json(&["vpn-gateway", "describe", &gw])["Status"] == "active"
-    })
-    .unwrap();
-    let cgw = d.json(&[
-        "customer-gateway",
-        "create",
-        "--ip-address",
-        dualsec_testbed::topology::CGW_PUBLIC,
-    ])["CustomerGatewayId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut sets = Vec::new();
-    for n in 1..=2 {
-        sets.push(format!(
-            "TunnelOptionsSpecification.{n}.CustomerGatewayId={cgw}"
-        ));
-        sets.push(format!(
-            "TunnelOptionsSpecification.{n}.TunnelIkeConfig.IkeVersion=ikev2"
-        ));
-        sets.push(format!(
-            "TunnelOptionsSpecification.{n}.TunnelIkeConfig.Psk=ha-psk-{n}"
-        ));
-    }
-    let mut args = vec![
-        "connection",
-        "create",
-        "--vpn-gateway-id",
-        &gw,
-        "--local-subnet",
-        VPC_NET,
-        "--remote-subnet",
-        IDC_NET,
-        "--effect-immediately",
-        "true",
-        "--name",
-        "ha",
-    ];
-    for s in &sets {
-        args.push("--set");
-        args.push(s);
-    }
-    d.json(&args)["VpnConnectionId"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+/// The last 40 lines of serve's log.
+fn log_tail(d: &Dualsec) -> String {
+    tail(&d.serve.stderr(), 40)
 }
 
 struct Bed {
@@ -225,8 +67,8 @@ fn bring_up(serve_args: &[&str]) -> Option<Bed> {
         return None;
     }
     let topo = Topology::build(&TopologyOptions::default()).unwrap();
-    let d = Dualsec::start(&topo, serve_args);
-    let vco = create_connection(&d);
+    let d = Dualsec::start_with(&topo, serve_args);
+    let (vco, _) = create_connection(&d, "ikev2", true, &[]);
     let conf = d.cli(&["peer-config", &vco, "--format", "swanctl"]);
     let cgw = Charon::start(&topo.cgw, &CharonOptions::default()).unwrap();
     cgw.load(&conf).unwrap();
@@ -234,19 +76,19 @@ fn bring_up(serve_args: &[&str]) -> Option<Bed> {
         wait_until(
             &format!("tunnel {} established", i + 1),
             Duration::from_secs(30),
-            || d.status(&vco, i) == "ipsec_sa_established",
+            || d.tunnel(&vco, i)["Status"] == "ipsec_sa_established",
         )
-        .unwrap_or_else(|e| panic!("{e:?}\n{}", d.tail()));
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", log_tail(&d)));
     }
     // Both tunnels healthy (SAs up, probes answered) in two zones (R-HA-4).
     wait_until("both tunnels healthy", Duration::from_secs(10), || {
-        d.log_contains("→ redundant")
+        d.serve.stderr().contains("→ redundant")
     })
-    .unwrap_or_else(|e| panic!("{e:?}\n{}", d.tail()));
+    .unwrap_or_else(|e| panic!("{e:?}\n{}", log_tail(&d)));
     // Whichever tunnel answered its first probe first carried traffic at start; once tunnel 1 has
     // been healthy for the hold-down, traffic is on it (every failover has its failback).
     wait_until("traffic on tunnel 1", Duration::from_secs(15), || {
-        d.count("failover: outbound traffic moved from tunnel 1") == d.count("failback:")
+        d.ha_count("failover: outbound traffic moved from tunnel 1") == d.ha_count("failback:")
     })
     .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", d.ha_lines()));
     Some(Bed {
@@ -348,20 +190,9 @@ fn stream_dir(
 /// Waits for the `n`-th failover, or panics with the engine's log.
 fn wait_count(d: &Dualsec, what: &str, n: usize, timeout: Duration) -> Duration {
     let t0 = Instant::now();
-    wait_until(&format!("{what} #{n}"), timeout, || d.count(what) >= n)
-        .unwrap_or_else(|e| panic!("{e:?}\n{:#?}\n{}", d.ha_lines(), d.tail()));
+    wait_until(&format!("{what} #{n}"), timeout, || d.ha_count(what) >= n)
+        .unwrap_or_else(|e| panic!("{e:?}\n{:#?}\n{}", d.ha_lines(), log_tail(d)));
     t0.elapsed()
-}
-
-/// ESP packets strongSwan received on a tunnel's CHILD SAs (`swanctl --list-sas`).
-fn peer_packets_in(cgw: &Charon, ike_name: &str) -> u64 {
-    cgw.list_sas()
-        .unwrap()
-        .iter()
-        .filter(|s| s.name == ike_name)
-        .flat_map(|s| s.children.iter())
-        .map(|c| c.packets_in)
-        .sum()
 }
 
 /// Asserts that VPC → IDC traffic arrives at the peer on tunnel `n` (1 or 2) now: 50 datagrams
@@ -377,17 +208,6 @@ fn assert_carried_by(bed: &Bed, n: u8) {
         "tunnel {n} should carry VPC → IDC: its CHILD SAs received {before} → {after}; {:#?}",
         bed.d.ha_lines()
     );
-}
-
-/// ESP packets strongSwan sent on a tunnel's CHILD SAs (IDC → VPC).
-fn peer_packets_out(cgw: &Charon, ike_name: &str) -> u64 {
-    cgw.list_sas()
-        .unwrap()
-        .iter()
-        .filter(|s| s.name == ike_name)
-        .flat_map(|s| s.children.iter())
-        .map(|c| c.packets_out)
-        .sum()
 }
 
 /// Waits until the peer has sent at least 100 more ESP packets on tunnel `n`'s CHILD SAs (the
@@ -445,19 +265,12 @@ fn assert_counts_match_the_log(d: &Dualsec, vco: &str) -> Value {
         Duration::from_secs(5),
         || {
             last = failover_block(d, vco);
-            last["FailoverCount"] == d.count("failover: outbound traffic moved") as u64
-                && last["FailbackCount"] == d.count("failback:") as u64
+            last["FailoverCount"] == d.ha_count("failover: outbound traffic moved") as u64
+                && last["FailbackCount"] == d.ha_count("failback:") as u64
         },
     );
     assert!(ok.is_ok(), "{last:#}\n{:#?}", d.ha_lines());
     last
-}
-
-fn ping_both_ways(topo: &Topology) {
-    let r = traffic::ping(&topo.vpc, IDC_HOST, 3, Duration::from_millis(100)).unwrap();
-    assert_eq!(r.received, 3, "vpc → idc: {r:?}");
-    let r = traffic::ping(&topo.idc, VPC_HOST, 3, Duration::from_millis(100)).unwrap();
-    assert_eq!(r.received, 3, "idc → vpc: {r:?}");
 }
 
 /// One case: `fault`, wait for the failover, hold `hold`, `restore`, wait for the failback.
@@ -482,7 +295,7 @@ fn case_dir(
 ) -> Measured {
     let failovers = bed
         .d
-        .count("failover: outbound traffic moved from tunnel 1");
+        .ha_count("failover: outbound traffic moved from tunnel 1");
     let m = stream_dir(
         bed,
         reverse,
@@ -503,7 +316,7 @@ fn case_dir(
     );
     // Usually a failback; under heavy CPU load a blip on tunnel 2 can bring traffic back first.
     wait_until("traffic back on tunnel 1", Duration::from_secs(30), || {
-        bed.d.on_tunnel_1()
+        on_tunnel_1(&bed.d)
     })
     .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", bed.d.ha_lines()));
     // Back on tunnel 1 (seen by the peer).
@@ -593,7 +406,8 @@ fn e2e_failover_and_failback_for_each_fault_r_ha_1_r_ha_3() {
             name,
             reverse,
             |b| {
-                let failovers = b.d.count("failover: outbound traffic moved from tunnel 1");
+                let failovers =
+                    b.d.ha_count("failover: outbound traffic moved from tunnel 1");
                 *rule.lock().unwrap() = Some(b.topo.block(Uplink::Az1, dir).unwrap());
                 if reverse {
                     // The peer's IDC → VPC stream moves to tunnel 2 right after the failover.
@@ -609,7 +423,7 @@ fn e2e_failover_and_failback_for_each_fault_r_ha_1_r_ha_3() {
                         took.as_millis()
                     );
                     assert!(
-                        b.d.log_contains("steering: deleting"),
+                        b.d.serve.stderr().contains("steering: deleting"),
                         "{:#?}",
                         b.d.ha_lines()
                     );
@@ -643,7 +457,9 @@ fn e2e_failover_and_failback_for_each_fault_r_ha_1_r_ha_3() {
             assert_peer_sends_on(&bed, 1);
             assert!(
                 bed.d
-                    .log_contains("steering: tunnel 1 answers probes again"),
+                    .serve
+                    .stderr()
+                    .contains("steering: tunnel 1 answers probes again"),
                 "{:#?}",
                 bed.d.ha_lines()
             );
@@ -652,10 +468,10 @@ fn e2e_failover_and_failback_for_each_fault_r_ha_1_r_ha_3() {
     }
 
     // 4. Flapping uplink (down/up every 2 s): one failover, no failback while it flaps (damping).
-    let failbacks = bed.d.count("failback:");
+    let failbacks = bed.d.ha_count("failback:");
     let failovers = bed
         .d
-        .count("failover: outbound traffic moved from tunnel 1");
+        .ha_count("failover: outbound traffic moved from tunnel 1");
     let m = stream_through(
         &mut bed,
         Duration::from_secs(14),
@@ -671,13 +487,13 @@ fn e2e_failover_and_failback_for_each_fault_r_ha_1_r_ha_3() {
     );
     assert_eq!(
         bed.d
-            .count("failover: outbound traffic moved from tunnel 1"),
+            .ha_count("failover: outbound traffic moved from tunnel 1"),
         failovers + 1,
         "{:#?}",
         bed.d.ha_lines()
     );
     assert_eq!(
-        bed.d.count("failback:"),
+        bed.d.ha_count("failback:"),
         failbacks,
         "no failback while flapping: {:#?}",
         bed.d.ha_lines()
@@ -810,7 +626,7 @@ fn bench_failover() {
     );
     report("flapping uplink 1 (2 s, 20 s)", "VPC→IDC", &m);
     wait_until("traffic back on tunnel 1", Duration::from_secs(120), || {
-        bed.d.on_tunnel_1()
+        on_tunnel_1(&bed.d)
     })
     .unwrap();
     eprintln!(

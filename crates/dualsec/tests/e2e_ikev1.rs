@@ -271,16 +271,6 @@ fn e2e_ikev1_quick_mode_rekeys_during_60s_bidir_iperf_without_loss() {
     assert!(shutdown_counter(&serve_log, "esp_rx") > 1000);
 }
 
-fn peer_packets_in(cgw: &Charon, ike_name: &str) -> u64 {
-    cgw.list_sas()
-        .unwrap()
-        .iter()
-        .filter(|s| s.name == ike_name)
-        .flat_map(|s| s.children.iter())
-        .map(|c| c.packets_in)
-        .sum()
-}
-
 /// Issue 8: main mode with the API default proposal (aes/md5/group2, api-reference §8).
 #[test]
 fn e2e_ikev1_main_mode_default_proposal() {
@@ -389,19 +379,6 @@ fn e2e_ikev1_dpd_declares_a_killed_peer_dead_and_renegotiates_when_it_returns_r_
     }
 }
 
-/// The engine's failover/failback lines.
-fn ha_lines(d: &Dualsec) -> Vec<String> {
-    strip_ansi(&d.serve.stderr())
-        .lines()
-        .filter(|l| l.contains("failover:") || l.contains("failback:"))
-        .map(str::to_owned)
-        .collect()
-}
-
-fn ha_count(d: &Dualsec, what: &str) -> usize {
-    ha_lines(d).iter().filter(|l| l.contains(what)).count()
-}
-
 /// VPC → IDC arrives at the peer on tunnel `n`'s CHILD SAs: 50 datagrams, 50 more ESP packets.
 fn assert_carried_by(bed: &Bed, n: u8) {
     let name = format!("{}-tunnel{n}", bed.vco);
@@ -411,7 +388,7 @@ fn assert_carried_by(bed: &Bed, n: u8) {
     assert!(
         after >= before + 50,
         "tunnel {n} should carry VPC → IDC: {before} → {after}; {:#?}",
-        ha_lines(&bed.d)
+        bed.d.ha_lines()
     );
 }
 
@@ -426,7 +403,7 @@ fn fault_case(
 ) -> (Duration, u64, traffic::UdpStreamReport) {
     let d = &bed.d;
     let away = "failover: outbound traffic moved from tunnel 1";
-    let (failovers, failbacks) = (ha_count(d, away), ha_count(d, "failback:"));
+    let (failovers, failbacks) = (d.ha_count(away), d.ha_count("failback:"));
     let total = Duration::from_secs(14);
     let mut rx = traffic::UdpStreamReceiver::start(
         &bed.topo.idc,
@@ -453,17 +430,17 @@ fn fault_case(
     std::thread::sleep(Duration::from_secs(1));
     fault(bed);
     wait_until("failover to tunnel 2", Duration::from_secs(10), || {
-        ha_count(d, away) > failovers
+        d.ha_count(away) > failovers
     })
-    .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", ha_lines(d)));
+    .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", d.ha_lines()));
     assert_carried_by(bed, 2);
     std::thread::sleep(Duration::from_secs(2));
     restore(bed);
     let restored_seq = start.elapsed().as_millis() as u64;
     wait_until("failback to tunnel 1", Duration::from_secs(20), || {
-        ha_count(d, "failback:") > failbacks
+        d.ha_count("failback:") > failbacks
     })
-    .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", ha_lines(d)));
+    .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", d.ha_lines()));
     sender.join().unwrap().unwrap();
     let report = rx.finish(Duration::from_secs(30)).unwrap();
     let outage = report
@@ -479,7 +456,7 @@ fn fault_case(
         .filter(|(before, _, _)| *before >= restored_seq)
         .map(|(b, a, _)| a.saturating_sub(*b).saturating_sub(1))
         .sum();
-    let lines = ha_lines(d);
+    let lines = d.ha_lines();
     assert!(
         lines
             .last()
@@ -510,9 +487,9 @@ fn e2e_ikev1_failover_and_lossless_failback_r_ha_1_r_ha_3() {
     .unwrap_or_else(|e| panic!("{e:?}\n{}", tail(&d.serve.stderr(), 40)));
     let away = "failover: outbound traffic moved from tunnel 1";
     wait_until("traffic on tunnel 1", Duration::from_secs(15), || {
-        ha_count(d, away) == ha_count(d, "failback:")
+        d.ha_count(away) == d.ha_count("failback:")
     })
-    .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", ha_lines(d)));
+    .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", d.ha_lines()));
     assert_carried_by(&bed, 1);
 
     // 1. Uplink 1 down. (Our ESP from IP 1 may still leave through the other uplink, as the
@@ -527,7 +504,7 @@ fn e2e_ikev1_failover_and_lossless_failback_r_ha_1_r_ha_3() {
         "IKEv1 uplink 1 down: failover outage {} ms, failback lost {lost}; {report:?}",
         outage.as_millis()
     );
-    let lines = ha_lines(d);
+    let lines = d.ha_lines();
     assert!(
         lines
             .iter()
@@ -564,18 +541,7 @@ fn e2e_ikev1_failover_and_lossless_failback_r_ha_1_r_ha_3() {
     //    CHILD SA is re-created by a fresh quick mode after the restore.
     toward_ip1_case(&bed, 40003);
     ping_both_ways(&bed.topo);
-    eprintln!("{:#?}", ha_lines(d));
-}
-
-/// ESP packets strongSwan sent on a tunnel's CHILD SAs (IDC → VPC).
-fn peer_packets_out(cgw: &Charon, ike_name: &str) -> u64 {
-    cgw.list_sas()
-        .unwrap()
-        .iter()
-        .filter(|s| s.name == ike_name)
-        .flat_map(|s| s.children.iter())
-        .map(|c| c.packets_out)
-        .sum()
+    eprintln!("{:#?}", d.ha_lines());
 }
 
 /// The "drops toward IP 1" case of [`e2e_ikev1_failover_and_lossless_failback_r_ha_1_r_ha_3`]
@@ -583,7 +549,7 @@ fn peer_packets_out(cgw: &Charon, ike_name: &str) -> u64 {
 fn toward_ip1_case(bed: &Bed, port: u16) {
     let d = &bed.d;
     let away = "failover: outbound traffic moved from tunnel 1";
-    let (failovers, failbacks) = (ha_count(d, away), ha_count(d, "failback:"));
+    let (failovers, failbacks) = (d.ha_count(away), d.ha_count("failback:"));
     let (t1, t2) = (
         format!("{}-tunnel1", bed.vco),
         format!("{}-tunnel2", bed.vco),
@@ -614,9 +580,9 @@ fn toward_ip1_case(bed: &Bed, port: u16) {
     std::thread::sleep(Duration::from_secs(1));
     let rule = bed.topo.block(Uplink::Az1, Direction::ToGateway).unwrap();
     wait_until("failover to tunnel 2", Duration::from_secs(10), || {
-        ha_count(d, away) > failovers
+        d.ha_count(away) > failovers
     })
-    .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", ha_lines(d)));
+    .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", d.ha_lines()));
     // strongSwan moves IDC → VPC to tunnel 2 within 2 s of the failover.
     let t0 = std::time::Instant::now();
     let before = peer_packets_out(&bed.cgw, &t2);
@@ -628,7 +594,7 @@ fn toward_ip1_case(bed: &Bed, port: u16) {
             "{e:?}: the peer's tunnel 2 CHILD SAs sent {before} → {}; {:#?}\n{:#?}\n{}",
             peer_packets_out(&bed.cgw, &t2),
             bed.cgw.list_sas().unwrap(),
-            ha_lines(d),
+            d.ha_lines(),
             tail(&d.serve.stderr(), 40)
         )
     });
@@ -650,9 +616,9 @@ fn toward_ip1_case(bed: &Bed, port: u16) {
     rule.remove().unwrap();
     let restored_seq = start.elapsed().as_millis() as u64;
     wait_until("failback to tunnel 1", Duration::from_secs(20), || {
-        ha_count(d, "failback:") > failbacks
+        d.ha_count("failback:") > failbacks
     })
-    .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", ha_lines(d)));
+    .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", d.ha_lines()));
     sender.join().unwrap().unwrap();
     let report = rx.finish(Duration::from_secs(30)).unwrap();
     let outage = report
@@ -700,6 +666,6 @@ fn toward_ip1_case(bed: &Bed, port: u16) {
         after >= before + 150,
         "the peer should send IDC → VPC on tunnel 1 again: {before} → {after}; {:#?}\n{:#?}",
         bed.cgw.list_sas().unwrap(),
-        ha_lines(d)
+        d.ha_lines()
     );
 }

@@ -117,6 +117,44 @@ impl Dualsec {
     }
 }
 
+impl Dualsec {
+    /// The engine's failover/failback lines (the same text goes to the connection's event log).
+    pub fn ha_lines(&self) -> Vec<String> {
+        strip_ansi(&self.serve.stderr())
+            .lines()
+            .filter(|l| l.contains("failover:") || l.contains("failback:"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// How many of [`Dualsec::ha_lines`] contain `what`.
+    pub fn ha_count(&self, what: &str) -> usize {
+        self.ha_lines().iter().filter(|l| l.contains(what)).count()
+    }
+}
+
+/// ESP packets strongSwan received on a tunnel's CHILD SAs (`swanctl --list-sas`; VPC → IDC).
+pub fn peer_packets_in(cgw: &Charon, ike_name: &str) -> u64 {
+    cgw.list_sas()
+        .unwrap()
+        .iter()
+        .filter(|s| s.name == ike_name)
+        .flat_map(|s| s.children.iter())
+        .map(|c| c.packets_in)
+        .sum()
+}
+
+/// ESP packets strongSwan sent on a tunnel's CHILD SAs (IDC → VPC).
+pub fn peer_packets_out(cgw: &Charon, ike_name: &str) -> u64 {
+    cgw.list_sas()
+        .unwrap()
+        .iter()
+        .filter(|s| s.name == ike_name)
+        .flat_map(|s| s.children.iter())
+        .map(|c| c.packets_out)
+        .sum()
+}
+
 pub fn strip_ansi(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();

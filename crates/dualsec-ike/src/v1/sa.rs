@@ -77,6 +77,14 @@ struct P1Ctx {
     keys: Keys,
 }
 
+/// Whose phase-1 HASH a message carries (RFC 2409 §5): HASH_I from the initiator, HASH_R from
+/// the responder.
+#[derive(Debug, Clone, Copy)]
+enum PeerHash {
+    I,
+    R,
+}
+
 /// What the phase-1 exchange waits for.
 enum P1State {
     /// Main mode initiator sent MM1 (SA).
@@ -1231,23 +1239,8 @@ impl Isakmp {
                         ));
                     }
                 };
-                let expect = kdf::hash_r(
-                    ctx.keys.prf,
-                    ctx.keys.skeyid.as_bytes(),
-                    &ctx.g_xi,
-                    &ctx.g_xr,
-                    &self.cky_i.0.to_be_bytes(),
-                    &self.cky_r.0.to_be_bytes(),
-                    &ctx.sai_b,
-                    &id.body_octets(),
-                );
-                if !expect.ct_eq(hash) {
-                    return Err((
-                        P1State::Closed,
-                        Error::PeerIncompatible(self.psk_mismatch(Some(id))),
-                    ));
-                }
-                if let Err(e) = self.check_peer_id(id) {
+                let from = (&ctx.g_xi[..], &ctx.g_xr[..], &ctx.sai_b[..]);
+                if let Err(e) = self.verify_peer_hash(&ctx.keys, from, id, hash, PeerHash::R) {
                     return Err((P1State::Closed, e));
                 }
                 let mut keys = ctx.keys;
@@ -1318,23 +1311,8 @@ impl Isakmp {
                         Error::PeerIncompatible(self.psk_mismatch(None)),
                     ));
                 };
-                let expect = kdf::hash_i(
-                    ctx.keys.prf,
-                    ctx.keys.skeyid.as_bytes(),
-                    &ctx.g_xi,
-                    &ctx.g_xr,
-                    &self.cky_i.0.to_be_bytes(),
-                    &self.cky_r.0.to_be_bytes(),
-                    &ctx.sai_b,
-                    &id.body_octets(),
-                );
-                if !expect.ct_eq(hash) {
-                    return Err((
-                        P1State::Closed,
-                        Error::PeerIncompatible(self.psk_mismatch(Some(id))),
-                    ));
-                }
-                if let Err(e) = self.check_peer_id(id) {
+                let from = (&ctx.g_xi[..], &ctx.g_xr[..], &ctx.sai_b[..]);
+                if let Err(e) = self.verify_peer_hash(&ctx.keys, from, id, hash, PeerHash::I) {
                     return Err((P1State::Closed, e));
                 }
                 let mut keys = ctx.keys;
@@ -1420,25 +1398,8 @@ impl Isakmp {
                     Ok(k) => k,
                     Err(e) => return Err((P1State::Closed, e)),
                 };
-                let cky_i = self.cky_i.0.to_be_bytes();
-                let cky_r = self.cky_r.0.to_be_bytes();
-                let expect = kdf::hash_r(
-                    keys.prf,
-                    keys.skeyid.as_bytes(),
-                    dh.public_value(),
-                    ke,
-                    &cky_i,
-                    &cky_r,
-                    &sai_b,
-                    &idir.body_octets(),
-                );
-                if !expect.ct_eq(&hash) {
-                    return Err((
-                        P1State::Closed,
-                        Error::PeerIncompatible(self.psk_mismatch(Some(&idir))),
-                    ));
-                }
-                if let Err(e) = self.check_peer_id(&idir) {
+                let from = (dh.public_value(), ke, &sai_b[..]);
+                if let Err(e) = self.verify_peer_hash(&keys, from, &idir, &hash, PeerHash::R) {
                     return Err((P1State::Closed, e));
                 }
                 let hash_i = kdf::hash_i(
@@ -1446,8 +1407,8 @@ impl Isakmp {
                     keys.skeyid.as_bytes(),
                     dh.public_value(),
                     ke,
-                    &cky_i,
-                    &cky_r,
+                    &self.cky_i.0.to_be_bytes(),
+                    &self.cky_r.0.to_be_bytes(),
                     &sai_b,
                     &idii_b,
                 );
@@ -1528,6 +1489,37 @@ impl Isakmp {
                 Err((s, proto("phase-1 message after phase 1")))
             }
         }
+    }
+
+    /// Checks the peer's phase-1 HASH (`got`, over its identification payload `id`; RFC 2409
+    /// §5) in constant time, then its identity. `from`: g^xi, g^xr and the SA payload body. A
+    /// wrong HASH means the PSKs differ (R-DIAG-1).
+    fn verify_peer_hash(
+        &self,
+        keys: &Keys,
+        (g_xi, g_xr, sai_b): (&[u8], &[u8], &[u8]),
+        id: &Identification,
+        got: &[u8],
+        which: PeerHash,
+    ) -> Result<(), Error> {
+        let hash = match which {
+            PeerHash::I => kdf::hash_i,
+            PeerHash::R => kdf::hash_r,
+        };
+        let expect = hash(
+            keys.prf,
+            keys.skeyid.as_bytes(),
+            g_xi,
+            g_xr,
+            &self.cky_i.0.to_be_bytes(),
+            &self.cky_r.0.to_be_bytes(),
+            sai_b,
+            &id.body_octets(),
+        );
+        if !expect.ct_eq(got) {
+            return Err(Error::PeerIncompatible(self.psk_mismatch(Some(id))));
+        }
+        self.check_peer_id(id)
     }
 
     fn psk_mismatch(&self, id: Option<&Identification>) -> NegotiationError {

@@ -33,7 +33,7 @@ mod e2e;
 
 use std::time::Instant;
 
-use dualsec_testbed::traffic::{UdpStreamReceiver, UdpStreamReport};
+use dualsec_testbed::traffic::UdpStreamReport;
 use dualsec_testbed::{Direction, Uplink};
 use e2e::*;
 
@@ -138,48 +138,30 @@ fn stream_dir(
     } else {
         (&bed.topo.vpc, &bed.topo.idc, IDC_HOST)
     };
-    let mut rx = UdpStreamReceiver::start(
+    let stream = Stream::start(
+        from,
         to,
         dst,
         port,
+        total,
         // The peer may keep sending on a dead SA for long (see the module docs): wait for it.
         if reverse {
             bed.reverse_idle
         } else {
             Duration::from_secs(2)
         },
-        total + Duration::from_secs(40),
-        Duration::from_millis(20),
-    )
-    .unwrap();
-    let from = from.clone();
-    let count = total.as_millis() as u64;
-    let start = Instant::now();
-    let sender = std::thread::spawn(move || {
-        traffic::udp_stream_send(&from, dst, port, count, Duration::from_millis(1), 64)
-    });
-    rx.wait_receiving(Duration::from_secs(5)).unwrap();
-    std::thread::sleep(Duration::from_secs(1));
+    );
     fault(bed);
     restore(bed);
-    let restored_seq = start.elapsed().as_millis() as u64;
-    sender.join().unwrap().unwrap();
-    let report = rx
-        .finish(Duration::from_secs(if reverse { 50 } else { 30 }))
-        .unwrap();
-    let failover_outage = report
-        .gaps
-        .iter()
-        .filter(|(before, _, _)| *before < restored_seq)
-        .map(|(_, _, d)| *d)
-        .max()
-        .unwrap_or_default();
-    let failback_lost = report
-        .gaps
-        .iter()
-        .filter(|(before, _, _)| *before >= restored_seq)
-        .map(|(b, a, _)| a.saturating_sub(*b).saturating_sub(1))
-        .sum();
+    let restored_seq = stream.seq_now();
+    let StreamOutcome {
+        outage: failover_outage,
+        lost_after_restore: failback_lost,
+        report,
+    } = stream.finish(
+        Duration::from_secs(if reverse { 50 } else { 30 }),
+        restored_seq,
+    );
     Measured {
         failover_outage,
         failback_lost,

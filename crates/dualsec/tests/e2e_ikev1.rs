@@ -404,30 +404,14 @@ fn fault_case(
     let d = &bed.d;
     let away = "failover: outbound traffic moved from tunnel 1";
     let (failovers, failbacks) = (d.ha_count(away), d.ha_count("failback:"));
-    let total = Duration::from_secs(14);
-    let mut rx = traffic::UdpStreamReceiver::start(
+    let stream = Stream::start(
+        &bed.topo.vpc,
         &bed.topo.idc,
         IDC_HOST,
         port,
+        Duration::from_secs(14),
         Duration::from_secs(2),
-        total + Duration::from_secs(40),
-        Duration::from_millis(20),
-    )
-    .unwrap();
-    let vpc = bed.topo.vpc.clone();
-    let start = std::time::Instant::now();
-    let sender = std::thread::spawn(move || {
-        traffic::udp_stream_send(
-            &vpc,
-            IDC_HOST,
-            port,
-            total.as_millis() as u64,
-            Duration::from_millis(1),
-            64,
-        )
-    });
-    rx.wait_receiving(Duration::from_secs(5)).unwrap();
-    std::thread::sleep(Duration::from_secs(1));
+    );
     fault(bed);
     wait_until("failover to tunnel 2", Duration::from_secs(10), || {
         d.ha_count(away) > failovers
@@ -436,26 +420,16 @@ fn fault_case(
     assert_carried_by(bed, 2);
     std::thread::sleep(Duration::from_secs(2));
     restore(bed);
-    let restored_seq = start.elapsed().as_millis() as u64;
+    let restored_seq = stream.seq_now();
     wait_until("failback to tunnel 1", Duration::from_secs(20), || {
         d.ha_count("failback:") > failbacks
     })
     .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", d.ha_lines()));
-    sender.join().unwrap().unwrap();
-    let report = rx.finish(Duration::from_secs(30)).unwrap();
-    let outage = report
-        .gaps
-        .iter()
-        .filter(|(before, _, _)| *before < restored_seq)
-        .map(|(_, _, g)| *g)
-        .max()
-        .unwrap_or_default();
-    let failback_lost: u64 = report
-        .gaps
-        .iter()
-        .filter(|(before, _, _)| *before >= restored_seq)
-        .map(|(b, a, _)| a.saturating_sub(*b).saturating_sub(1))
-        .sum();
+    let StreamOutcome {
+        outage,
+        lost_after_restore: failback_lost,
+        report,
+    } = stream.finish(Duration::from_secs(30), restored_seq);
     let lines = d.ha_lines();
     assert!(
         lines
@@ -554,30 +528,14 @@ fn toward_ip1_case(bed: &Bed, port: u16) {
         format!("{}-tunnel1", bed.vco),
         format!("{}-tunnel2", bed.vco),
     );
-    let total = Duration::from_secs(12);
-    let mut rx = traffic::UdpStreamReceiver::start(
+    let stream = Stream::start(
+        &bed.topo.idc,
         &bed.topo.vpc,
         VPC_HOST,
         port,
+        Duration::from_secs(12),
         Duration::from_secs(3),
-        total + Duration::from_secs(40),
-        Duration::from_millis(20),
-    )
-    .unwrap();
-    let idc = bed.topo.idc.clone();
-    let start = std::time::Instant::now();
-    let sender = std::thread::spawn(move || {
-        traffic::udp_stream_send(
-            &idc,
-            VPC_HOST,
-            port,
-            total.as_millis() as u64,
-            Duration::from_millis(1),
-            64,
-        )
-    });
-    rx.wait_receiving(Duration::from_secs(5)).unwrap();
-    std::thread::sleep(Duration::from_secs(1));
+    );
     let rule = bed.topo.block(Uplink::Az1, Direction::ToGateway).unwrap();
     wait_until("failover to tunnel 2", Duration::from_secs(10), || {
         d.ha_count(away) > failovers
@@ -614,26 +572,16 @@ fn toward_ip1_case(bed: &Bed, port: u16) {
     );
     std::thread::sleep(Duration::from_secs(2));
     rule.remove().unwrap();
-    let restored_seq = start.elapsed().as_millis() as u64;
+    let restored_seq = stream.seq_now();
     wait_until("failback to tunnel 1", Duration::from_secs(20), || {
         d.ha_count("failback:") > failbacks
     })
     .unwrap_or_else(|e| panic!("{e:?}\n{:#?}", d.ha_lines()));
-    sender.join().unwrap().unwrap();
-    let report = rx.finish(Duration::from_secs(30)).unwrap();
-    let outage = report
-        .gaps
-        .iter()
-        .filter(|(before, _, _)| *before < restored_seq)
-        .map(|(_, _, g)| *g)
-        .max()
-        .unwrap_or_default();
-    let after_restore: u64 = report
-        .gaps
-        .iter()
-        .filter(|(before, _, _)| *before >= restored_seq)
-        .map(|(b, a, _)| a.saturating_sub(*b).saturating_sub(1))
-        .sum();
+    let StreamOutcome {
+        outage,
+        lost_after_restore: after_restore,
+        report,
+    } = stream.finish(Duration::from_secs(30), restored_seq);
     eprintln!(
         "IKEv1 drops toward IP 1 (IDC → VPC): outage {} ms, lost after the restore {after_restore}; {report:?}",
         outage.as_millis()

@@ -345,3 +345,84 @@ pub fn iperf_both_ways(topo: &Topology) {
     );
     eprintln!("iperf3 idc → vpc: {:.0} Mbit/s", r.received_bps / 1e6);
 }
+
+/// A 1 ms sequence-numbered UDP stream (64-byte datagrams, one per millisecond, so a sequence
+/// number is the millisecond it was sent) from `from` to `dst` in `to`; the failover tests cut a
+/// path while it runs.
+pub struct Stream {
+    rx: traffic::UdpStreamReceiver,
+    sender: std::thread::JoinHandle<dualsec_testbed::Result<u64>>,
+    start: std::time::Instant,
+}
+
+/// What [`Stream::finish`] measured around one fault.
+#[derive(Debug)]
+pub struct StreamOutcome {
+    /// The longest gap before the restore (the failover outage).
+    pub outage: Duration,
+    /// Datagrams lost after the restore (the failback loss).
+    pub lost_after_restore: u64,
+    pub report: traffic::UdpStreamReport,
+}
+
+impl Stream {
+    /// Starts the stream, `total` long, and returns once it is received plus one second;
+    /// `idle`: how long the receiver waits for a silent sender to resume.
+    pub fn start(
+        from: &Netns,
+        to: &Netns,
+        dst: &'static str,
+        port: u16,
+        total: Duration,
+        idle: Duration,
+    ) -> Stream {
+        let mut rx = traffic::UdpStreamReceiver::start(
+            to,
+            dst,
+            port,
+            idle,
+            total + Duration::from_secs(40),
+            Duration::from_millis(20),
+        )
+        .unwrap();
+        let from = from.clone();
+        let count = total.as_millis() as u64;
+        let start = std::time::Instant::now();
+        let sender = std::thread::spawn(move || {
+            traffic::udp_stream_send(&from, dst, port, count, Duration::from_millis(1), 64)
+        });
+        rx.wait_receiving(Duration::from_secs(5)).unwrap();
+        std::thread::sleep(Duration::from_secs(1));
+        Stream { rx, sender, start }
+    }
+
+    /// The sequence number being sent now (call it at the restore).
+    pub fn seq_now(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// Waits for the sender and then the receiver (up to `wait`); splits the gaps at
+    /// `restored_seq`.
+    pub fn finish(self, wait: Duration, restored_seq: u64) -> StreamOutcome {
+        self.sender.join().unwrap().unwrap();
+        let report = self.rx.finish(wait).unwrap();
+        let outage = report
+            .gaps
+            .iter()
+            .filter(|(before, _, _)| *before < restored_seq)
+            .map(|(_, _, g)| *g)
+            .max()
+            .unwrap_or_default();
+        let lost_after_restore = report
+            .gaps
+            .iter()
+            .filter(|(before, _, _)| *before >= restored_seq)
+            .map(|(b, a, _)| a.saturating_sub(*b).saturating_sub(1))
+            .sum();
+        StreamOutcome {
+            outage,
+            lost_after_restore,
+            report,
+        }
+    }
+}
